@@ -1,0 +1,55 @@
+using System.Text.RegularExpressions;
+
+namespace OnDemandExecution;
+
+/// <summary>A function the executor can run: its name, code and limits.</summary>
+/// <remarks>Limits left null take the defaults from <see cref="OnDemandExecutionOptions"/>.</remarks>
+public sealed partial record FunctionDefinition
+{
+    /// <summary>Creates a definition.</summary>
+    /// <param name="name">A unique name: letters, digits, '.', '-', '_' and '/', 1 to 128 characters.</param>
+    /// <param name="code">Where the function's code comes from.</param>
+    /// <exception cref="ArgumentException">The name is not valid.</exception>
+    public FunctionDefinition(string name, FunctionCode code)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        if (string.IsNullOrEmpty(name) || !NamePattern().IsMatch(name))
+        {
+            throw new ArgumentException(
+                $"Function name '{name}' is not valid: use 1 to 128 letters, digits, '.', '-', '_' or '/'.", nameof(name));
+        }
+
+        Name = name;
+        Code = code;
+    }
+
+    /// <summary>The unique name callers invoke it by.</summary>
+    public string Name { get; }
+
+    /// <summary>Where the function's code comes from.</summary>
+    public FunctionCode Code { get; }
+
+    /// <summary>Memory the function needs, in MiB; a larger value than the warming pool's instances forces a sized cold start.</summary>
+    public int? MemoryMb { get; init; }
+
+    /// <summary>How long one execution may run before it is cancelled and fails with <see cref="InvocationTimeoutException"/>.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>How many executions of this function may run at once (across tenants).</summary>
+    public int? MaxConcurrency { get; init; }
+
+    /// <summary>How many requests may wait for a free execution slot before new ones fail with <see cref="QueueFullException"/>.</summary>
+    public int? MaxQueueLength { get; init; }
+
+    /// <summary>The largest accepted payload, in bytes; larger ones fail with <see cref="PayloadTooLargeException"/>.</summary>
+    public int? MaxPayloadBytes { get; init; }
+
+    /// <summary>How long an idle, loaded instance is kept for its tenant before it is recycled or destroyed.</summary>
+    public TimeSpan? KeepAlive { get; init; }
+
+    /// <summary>What the function is known to do besides computing (for placement); null when unknown.</summary>
+    public TaskProfile? TaskProfile { get; init; }
+
+    [GeneratedRegex("^[A-Za-z0-9._/-]{1,128}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+}

@@ -1,0 +1,14 @@
+namespace OnDemandExecution;
+
+/// <summary>An instance's own view of its health.</summary>
+public enum InstanceHealth
+{
+    /// <summary>Usable.</summary>
+    Healthy = 0,
+
+    /// <summary>Usable but impaired (slow agent, memory pressure); the pool prefers other instances and retires it when idle.</summary>
+    Degraded = 1,
+
+    /// <summary>Not usable (process exited, agent gone); the pool destroys it.</summary>
+    Dead = 2,
+}

@@ -1,0 +1,47 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using OnDemandExecution;
+using OnDemandExecution.DependencyInjection;
+using OnDemandExecution.Diagnostics;
+using OnDemandExecution.Execution;
+using OnDemandExecution.InProcess;
+using OnDemandExecution.Pooling;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers OnDemandExecution in a service collection.</summary>
+public static class OnDemandExecutionServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the executor (<see cref="IFunctionExecutor"/>), the pools (<see cref="IInstancePoolManager"/>), the function
+    /// catalog (<see cref="IFunctionCatalog"/>), the in-process provider as the default <see cref="IInstanceProvider"/>,
+    /// validated options and a hosted service that keeps the pools. Calling it twice is harmless.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures <see cref="OnDemandExecutionOptions"/>; validated when the host starts.</param>
+    /// <returns>A builder to add functions and a provider.</returns>
+    public static IOnDemandExecutionBuilder AddOnDemandExecution(this IServiceCollection services, Action<OnDemandExecutionOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<OnDemandExecutionOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OnDemandExecutionOptions>, OnDemandExecutionOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new OnDemandMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<IInstanceProvider, InProcessInstanceProvider>();
+        services.TryAddSingleton<FunctionCatalog>();
+        services.TryAddSingleton<IFunctionCatalog>(sp => sp.GetRequiredService<FunctionCatalog>());
+        services.TryAddSingleton<PoolManager>();
+        services.TryAddSingleton<IInstancePoolManager>(sp => sp.GetRequiredService<PoolManager>());
+        services.TryAddSingleton<FunctionExecutor>();
+        services.TryAddSingleton<IFunctionExecutor>(sp => sp.GetRequiredService<FunctionExecutor>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PoolMaintenanceService>());
+        return new OnDemandExecutionBuilder(services);
+    }
+}

@@ -1,0 +1,251 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OnDemandExecution.Diagnostics;
+using OnDemandExecution.Pooling;
+
+namespace OnDemandExecution.Execution;
+
+/// <summary>
+/// Runs requests: checks them, waits for the function's concurrency limit, acquires an instance from the pools,
+/// invokes it under the function's timeout and returns the instance, recording metrics and a span.
+/// </summary>
+internal sealed class FunctionExecutor : IFunctionExecutor
+{
+    private readonly IFunctionCatalog _catalog;
+    private readonly PoolManager _pool;
+    private readonly OnDemandExecutionOptions _options;
+    private readonly TimeProvider _time;
+    private readonly OnDemandMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, FunctionGate> _gates = new(StringComparer.Ordinal);
+    private readonly Func<string, FunctionDefinition, FunctionGate> _createGate;
+
+    public FunctionExecutor(
+        IFunctionCatalog catalog,
+        PoolManager pool,
+        IOptions<OnDemandExecutionOptions> options,
+        TimeProvider timeProvider,
+        OnDemandMetrics metrics,
+        ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(metrics);
+        _catalog = catalog;
+        _pool = pool;
+        _options = options.Value;
+        _time = timeProvider;
+        _metrics = metrics;
+        _logger = (ILogger?)loggerFactory?.CreateLogger<FunctionExecutor>() ?? NullLogger.Instance;
+        _createGate = (name, f) =>
+        {
+            var tag = new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.FunctionNameTag, name);
+            return new FunctionGate(
+                name,
+                f.MaxConcurrency ?? _options.DefaultMaxConcurrency,
+                f.MaxQueueLength ?? _options.DefaultMaxQueueLength,
+                delta => _metrics.QueueLength.Add(delta, tag));
+        };
+    }
+
+    /// <summary>The gate of a function, for tests and diagnostics.</summary>
+    internal FunctionGate GetGate(FunctionDefinition function) => _gates.GetOrAdd(function.Name, _createGate, function);
+
+    public async ValueTask<InvocationResult> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!_catalog.TryGetFunction(request.FunctionName, out var function))
+        {
+            throw new FunctionNotFoundException($"No function named '{request.FunctionName}' is registered. Register it with AddFunction(...) or IFunctionCatalog.Register(...).")
+            {
+                FunctionName = request.FunctionName,
+            };
+        }
+
+        var maxPayload = function.MaxPayloadBytes ?? _options.DefaultMaxPayloadBytes;
+        if (request.Payload.Length > maxPayload)
+        {
+            throw new PayloadTooLargeException($"The payload of {request.Payload.Length} bytes exceeds the {maxPayload}-byte limit of function '{function.Name}' (MaxPayloadBytes).")
+            {
+                FunctionName = function.Name,
+                PayloadBytes = request.Payload.Length,
+                LimitBytes = maxPayload,
+            };
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var started = _time.GetTimestamp();
+        using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.InvokeActivity);
+        if (activity is not null)
+        {
+            activity.SetTag(OnDemandExecutionDiagnostics.FunctionNameTag, function.Name);
+            activity.SetTag(OnDemandExecutionDiagnostics.TenantTag, request.Tenant.Value);
+            activity.SetTag("invocation.id", request.InvocationId);
+        }
+
+        var outcome = "success";
+        StartKind? kind = null;
+        try
+        {
+            var gate = GetGate(function);
+            await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var queueWait = _time.GetElapsedTime(started);
+                var lease = await _pool.AcquireAsync(function, request.Tenant, cancellationToken).ConfigureAwait(false);
+                kind = lease.Kind;
+                activity?.SetTag(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(lease.Kind));
+                activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, lease.Instance.Id);
+                var executionStarted = _time.GetTimestamp();
+                var output = await RunAsync(function, request, lease, cancellationToken).ConfigureAwait(false);
+                var now = _time.GetTimestamp();
+                var timings = new InvocationTimings(
+                    queueWait,
+                    lease.Provisioning,
+                    lease.CodeLoad,
+                    _time.GetElapsedTime(executionStarted, now),
+                    _time.GetElapsedTime(started, now));
+                return new InvocationResult(output, lease.Kind, timings, lease.Instance.Id, request.InvocationId);
+            }
+            finally
+            {
+                gate.Exit();
+            }
+        }
+        catch (Exception ex)
+        {
+            outcome = OutcomeOf(ex, cancellationToken);
+            if (ex is QueueFullException q)
+            {
+                Log.QueueFull(_logger, function.Name, q.QueueLength);
+            }
+
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+        finally
+        {
+            activity?.SetTag(OnDemandExecutionDiagnostics.OutcomeTag, outcome);
+            var tags = new TagList
+            {
+                { OnDemandExecutionDiagnostics.FunctionNameTag, function.Name },
+                { OnDemandExecutionDiagnostics.StartKindTag, kind is { } k ? OnDemandMetrics.StartKindName(k) : "none" },
+                { OnDemandExecutionDiagnostics.OutcomeTag, outcome },
+            };
+            _metrics.Invocations.Add(1, tags);
+            _metrics.InvocationDuration.Record(_time.GetElapsedTime(started).TotalSeconds, tags);
+        }
+    }
+
+    private static string OutcomeOf(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        OperationCanceledException when cancellationToken.IsCancellationRequested => "cancelled",
+        InvocationTimeoutException => "timeout",
+        QueueFullException => "queue_full",
+        FunctionExecutionException => "function_error",
+        InstanceDiedException => "instance_died",
+        InstanceCapacityExceededException => "capacity",
+        InstanceProviderException => "provider_error",
+        _ => "error",
+    };
+
+    /// <summary>Invokes the leased instance under the function's timeout and returns it to the pool exactly once.</summary>
+    private async ValueTask<ReadOnlyMemory<byte>> RunAsync(FunctionDefinition function, InvocationRequest request, PoolLease lease, CancellationToken cancellationToken)
+    {
+        var timeout = function.Timeout ?? _options.DefaultTimeout;
+        using var timeoutSource = new CancellationTokenSource(timeout, _time);
+        using var callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
+        var token = timeoutSource.Token;
+
+        var keep = true;
+        var reason = "released";
+        Task<ReadOnlyMemory<byte>>? pending = null;
+        try
+        {
+            var call = lease.Instance.InvokeAsync(request, token);
+            if (call.IsCompletedSuccessfully)
+            {
+                return call.Result;
+            }
+
+            pending = call.AsTask();
+
+            // WaitAsync returns when the token fires even if the function ignores it; the instance is then abandoned.
+            var output = await pending.WaitAsync(token).ConfigureAwait(false);
+            pending = null;
+            return output;
+        }
+        catch (OperationCanceledException ex) when (token.IsCancellationRequested)
+        {
+            if (pending is { IsCompleted: false })
+            {
+                _pool.ReleaseWhenDone(lease.Slot, pending);
+                pending = null;
+                keep = false;
+                reason = "abandoned";
+            }
+            else
+            {
+                pending = null; // the function honoured the token; its instance stays usable
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The invocation was cancelled by the caller.", ex, cancellationToken);
+            }
+
+            Log.InvocationTimedOut(_logger, function.Name, timeout.TotalMilliseconds, lease.Instance.Id, request.InvocationId);
+            throw new InvocationTimeoutException($"Function '{function.Name}' did not finish within its timeout of {timeout}.", ex)
+            {
+                FunctionName = function.Name,
+                Timeout = timeout,
+            };
+        }
+        catch (FunctionExecutionException ex)
+        {
+            pending = null;
+            Log.FunctionFailed(_logger, function.Name, request.InvocationId, ex);
+            throw;
+        }
+        catch (InstanceDiedException ex)
+        {
+            pending = null;
+            keep = false;
+            reason = "died";
+            Log.InstanceDied(_logger, lease.Instance.Id, function.Name, request.InvocationId, ex);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            pending = null;
+            keep = false;
+            reason = "provider fault";
+            if (ex is OperationCanceledException)
+            {
+                // Cancelled by something other than our token: the function's own fault.
+                keep = true;
+                Log.FunctionFailed(_logger, function.Name, request.InvocationId, ex);
+                throw new FunctionExecutionException($"Function '{function.Name}' was cancelled by its own code: {ex.Message}", ex) { FunctionName = function.Name };
+            }
+
+            Log.ProviderFault(_logger, function.Name, lease.Instance.Id, request.InvocationId, ex);
+            throw new InstanceProviderException($"Provider '{_pool.Provider.Name}' failed while running function '{function.Name}' on instance {lease.Instance.Id}: {ex.Message}", ex)
+            {
+                FunctionName = function.Name,
+                ProviderName = _pool.Provider.Name,
+            };
+        }
+        finally
+        {
+            if (reason != "abandoned")
+            {
+                _pool.Release(lease.Slot, keep, reason);
+            }
+        }
+    }
+}

@@ -1,0 +1,659 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OnDemandExecution.Diagnostics;
+
+namespace OnDemandExecution.Pooling;
+
+/// <summary>
+/// The warming pool (pre-initialized, unassigned instances) and the active pool (instances assigned to a tenant with a
+/// function's code loaded), over one <see cref="IInstanceProvider"/>.
+/// </summary>
+/// <remarks>
+/// Ownership is decided by compare-and-swap on each slot's versioned state word (<see cref="InstanceSlot"/>): the pools
+/// hold entries that remember the word they were pushed with, and whoever moves a slot out of that exact word owns it.
+/// Stale entries (the slot expired or was reused since) fail the CAS and are dropped. The containers themselves are the
+/// BCL's concurrent collections here; the lock-free slot allocator of the follow-up issue replaces them.
+/// </remarks>
+internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
+{
+    private readonly IInstanceProvider _provider;
+    private readonly OnDemandExecutionOptions _options;
+    private readonly TimeProvider _time;
+    private readonly OnDemandMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly KeyValuePair<string, object?> _providerTag;
+
+    private readonly ConcurrentQueue<SlotEntry> _warm = new();
+    private readonly ConcurrentDictionary<ActiveKey, ConcurrentStack<SlotEntry>> _active = new();
+    private readonly ConcurrentDictionary<long, InstanceSlot> _slots = new();
+    private readonly ConcurrentDictionary<Task, byte> _background = new();
+    private readonly long[] _stateCounts = new long[Enum.GetValues<InstanceState>().Length];
+    private readonly CancellationTokenSource _shutdown = new();
+
+    private long _nextSlotId;
+    private long _liveInstances; // reserved capacity: every slot not yet destroyed, plus reservations being created
+    private long _created;
+    private long _destroyed;
+    private long _recycled;
+    private int _warmProvisioning; // warming-pool creations in flight
+    private int _refillRunning;
+    private int _disposed;
+
+    public PoolManager(
+        IInstanceProvider provider,
+        IOptions<OnDemandExecutionOptions> options,
+        TimeProvider timeProvider,
+        OnDemandMetrics metrics,
+        ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(metrics);
+        _provider = provider;
+        _options = options.Value;
+        _time = timeProvider;
+        _metrics = metrics;
+        _logger = (ILogger?)loggerFactory?.CreateLogger<PoolManager>() ?? NullLogger.Instance;
+        _providerTag = new(OnDemandExecutionDiagnostics.ProviderTag, provider.Name);
+        metrics.ObservePoolsWith(GetSnapshot);
+    }
+
+    public IInstanceProvider Provider => _provider;
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    public PoolSnapshot GetSnapshot()
+    {
+        long Count(InstanceState s) => Volatile.Read(ref _stateCounts[(int)s]);
+        return new PoolSnapshot(
+            Provisioning: Count(InstanceState.Provisioning),
+            Warm: Count(InstanceState.Warm),
+            Assigned: Count(InstanceState.Assigned),
+            Idle: Count(InstanceState.Loaded),
+            Busy: Count(InstanceState.Busy),
+            Recycling: Count(InstanceState.Recycling),
+            Created: Volatile.Read(ref _created),
+            Destroyed: Volatile.Read(ref _destroyed),
+            Recycled: Volatile.Read(ref _recycled));
+    }
+
+    /// <summary>
+    /// Gets a busy instance holding <paramref name="function"/>'s code for <paramref name="tenant"/>: an idle one of the
+    /// active pool (warm hit), else a warming-pool one assigned and loaded now, else a new one (cold start).
+    /// </summary>
+    public async ValueTask<PoolLease> AcquireAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (TryAcquireIdle(new ActiveKey(tenant, function.Name), tenant, out var idle))
+        {
+            return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
+        }
+
+        var kind = StartKind.WarmPool;
+        var provisioning = TimeSpan.Zero;
+        var requiredMemory = function.MemoryMb ?? 0;
+        if (requiredMemory > _options.WarmInstance.MemoryMb || !TryTakeWarm(tenant, out var slot))
+        {
+            kind = StartKind.Cold;
+            var started = _time.GetTimestamp();
+            var spec = requiredMemory > _options.WarmInstance.MemoryMb ? _options.WarmInstance with { MemoryMb = requiredMemory } : _options.WarmInstance;
+            slot = await CreateSlotAsync(spec, "cold start", cancellationToken).ConfigureAwait(false);
+            slot.Tenant = tenant;
+            slot.Transition(InstanceState.Provisioning, InstanceState.Assigned);
+            provisioning = _time.GetElapsedTime(started);
+        }
+
+        RequestRefill();
+        var loadStarted = _time.GetTimestamp();
+        await LoadAsync(slot, function, tenant, cancellationToken).ConfigureAwait(false);
+        var load = _time.GetElapsedTime(loadStarted);
+        slot.Transition(InstanceState.Assigned, InstanceState.Busy);
+        _metrics.StartDuration.Record(
+            (provisioning + load).TotalSeconds,
+            new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(kind)));
+        return new PoolLease(slot, kind, provisioning, load);
+    }
+
+    /// <summary>Returns a busy instance: to the active pool when <paramref name="keep"/>, else it is destroyed.</summary>
+    public void Release(InstanceSlot slot, bool keep, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        if (!keep || IsDisposed)
+        {
+            slot.Transition(InstanceState.Busy, InstanceState.Destroyed);
+            Destroy(slot, keep ? "shutdown" : reason);
+            return;
+        }
+
+        slot.LastUsedTimestamp = _time.GetTimestamp();
+        var word = slot.Transition(InstanceState.Busy, InstanceState.Loaded);
+        var key = new ActiveKey(slot.Tenant, slot.Function!.Name);
+        _active.GetOrAdd(key, static _ => new ConcurrentStack<SlotEntry>()).Push(new SlotEntry(slot, word));
+
+        // DisposeAsync sets the flag and then sweeps; we published Loaded (a full fence) and then read the flag, so at
+        // least one of us sees the other: either the sweep finds the slot Loaded, or we see the flag and take it back.
+        if (IsDisposed && slot.TryTransition(word, InstanceState.Destroyed, out _))
+        {
+            Destroy(slot, "shutdown");
+        }
+    }
+
+    /// <summary>The invocation gave up on a still-running call: destroy the instance once the call returns.</summary>
+    public void ReleaseWhenDone(InstanceSlot slot, Task runningCall)
+    {
+        Log.InstanceAbandoned(_logger, slot.Instance!.Id);
+        Track(runningCall.ContinueWith(
+            static (_, state) =>
+            {
+                var (self, s) = ((PoolManager, InstanceSlot))state!;
+                self.Release(s, keep: false, "abandoned");
+            },
+            (this, slot),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default));
+    }
+
+    public async ValueTask PrewarmAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        await RefillAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask RunMaintenanceAsync(CancellationToken cancellationToken = default)
+    {
+        if (IsDisposed)
+        {
+            return;
+        }
+
+        await ExpireIdleAsync(cancellationToken).ConfigureAwait(false);
+        await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
+        TrimWarm();
+        await RefillAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _shutdown.CancelAsync().ConfigureAwait(false);
+
+        // Sweep every slot no one owns. Busy/Assigned ones are destroyed by their owner on release, Provisioning ones by
+        // their creator, Recycling ones by the retiring maintenance pass: each of them checks the flag after publishing.
+        foreach (var slot in _slots.Values)
+        {
+            var word = slot.Word;
+            var state = InstanceSlot.StateOf(word);
+            if ((state is InstanceState.Warm or InstanceState.Loaded) && slot.TryTransition(word, InstanceState.Destroyed, out _))
+            {
+                Destroy(slot, "shutdown");
+            }
+        }
+
+        while (!_background.IsEmpty)
+        {
+            try
+            {
+                await Task.WhenAll(_background.Keys).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Failures were logged where they happened; shutting down goes on.
+            }
+        }
+
+        Log.PoolStopped(_logger, Volatile.Read(ref _destroyed));
+        _shutdown.Dispose();
+    }
+
+    private bool TryAcquireIdle(ActiveKey key, TenantId tenant, out InstanceSlot slot)
+    {
+        if (_active.TryGetValue(key, out var stack))
+        {
+            while (stack.TryPop(out var entry))
+            {
+                if (entry.Slot.TryTransition(entry.Word, InstanceState.Busy, out _))
+                {
+                    if (entry.Slot.Tenant != tenant)
+                    {
+                        // Unreachable by construction (entries are keyed by tenant); fail loudly rather than leak data.
+                        throw new InvalidOperationException($"Instance slot {entry.Slot.Id} of tenant '{entry.Slot.Tenant}' was found in the active pool of tenant '{tenant}'.");
+                    }
+
+                    slot = entry.Slot;
+                    return true;
+                }
+            }
+        }
+
+        slot = null!;
+        return false;
+    }
+
+    private bool TryTakeWarm(TenantId tenant, out InstanceSlot slot)
+    {
+        while (_warm.TryDequeue(out var entry))
+        {
+            if (entry.Slot.TryTransition(entry.Word, InstanceState.Assigned, out _))
+            {
+                entry.Slot.Tenant = tenant;
+                slot = entry.Slot;
+                return true;
+            }
+        }
+
+        slot = null!;
+        return false;
+    }
+
+    private async ValueTask LoadAsync(InstanceSlot slot, FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
+    {
+        var instance = slot.Instance!;
+        using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.LoadActivity);
+        activity?.SetTag(OnDemandExecutionDiagnostics.FunctionNameTag, function.Name);
+        activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, instance.Id);
+        try
+        {
+            await instance.LoadAsync(function, tenant, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            slot.Transition(InstanceState.Assigned, InstanceState.Destroyed);
+            Destroy(slot, "load failed");
+            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            Log.LoadFailed(_logger, function.Name, instance.Id, ex);
+            if (ex is InstanceProviderException)
+            {
+                throw;
+            }
+
+            throw new InstanceProviderException(
+                $"Provider '{_provider.Name}' could not load function '{function.Name}' ({function.Code.Kind} code) into instance {instance.Id}: {ex.Message}",
+                ex)
+            {
+                FunctionName = function.Name,
+                ProviderName = _provider.Name,
+            };
+        }
+
+        slot.Function = function;
+        slot.KeepAlive = function.KeepAlive ?? _options.KeepAlive;
+    }
+
+    /// <summary>Creates an instance in a new slot that the caller owns in state <see cref="InstanceState.Provisioning"/>.</summary>
+    private async ValueTask<InstanceSlot> CreateSlotAsync(InstanceSpec spec, string purpose, CancellationToken cancellationToken)
+    {
+        ReserveCapacity();
+        var slot = new InstanceSlot(Interlocked.Increment(ref _nextSlotId), _stateCounts);
+        using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.CreateInstanceActivity);
+        activity?.SetTag(OnDemandExecutionDiagnostics.ProviderTag, _provider.Name);
+        var started = _time.GetTimestamp();
+        using var timeout = new CancellationTokenSource(_options.InstanceStartTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            slot.Instance = await _provider.CreateAsync(spec, linked.Token).ConfigureAwait(false)
+                ?? throw new InstanceProviderException($"Provider '{_provider.Name}' returned no instance.") { ProviderName = _provider.Name };
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            slot.Transition(InstanceState.Provisioning, InstanceState.Destroyed);
+            Interlocked.Decrement(ref _liveInstances);
+            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            Log.InstanceCreateFailed(_logger, _provider.Name, ex);
+            if (ex is OperationCanceledException && timeout.IsCancellationRequested)
+            {
+                throw new InstanceProviderException(
+                    $"Provider '{_provider.Name}' did not create an instance within {nameof(OnDemandExecutionOptions.InstanceStartTimeout)} ({_options.InstanceStartTimeout}).",
+                    ex)
+                { ProviderName = _provider.Name };
+            }
+
+            if (ex is InstanceProviderException)
+            {
+                throw;
+            }
+
+            throw new InstanceProviderException($"Provider '{_provider.Name}' failed to create an instance: {ex.Message}", ex)
+            {
+                ProviderName = _provider.Name,
+            };
+        }
+
+        _slots[slot.Id] = slot;
+        Interlocked.Increment(ref _created);
+        _metrics.InstancesCreated.Add(1, _providerTag);
+        activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, slot.Instance.Id);
+        Log.InstanceCreated(_logger, slot.Instance.Id, _provider.Name, _time.GetElapsedTime(started).TotalMilliseconds, purpose);
+        return slot;
+    }
+
+    /// <summary>Reserves room for one more instance, evicting the least recently used idle one when at the limit.</summary>
+    private void ReserveCapacity()
+    {
+        var max = _options.MaxInstances;
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            if (Interlocked.Increment(ref _liveInstances) <= max)
+            {
+                return;
+            }
+
+            Interlocked.Decrement(ref _liveInstances);
+            if (!TryEvictOne())
+            {
+                break;
+            }
+        }
+
+        throw new InstanceCapacityExceededException(
+            $"A new instance is needed but {nameof(OnDemandExecutionOptions.MaxInstances)} ({max}) instances exist and none is idle. Raise {nameof(OnDemandExecutionOptions.MaxInstances)} or lower the functions' MaxConcurrency.")
+        {
+            MaxInstances = max,
+        };
+    }
+
+    private bool TryEvictOne()
+    {
+        // Prefer the least recently used idle instance of the active pool, then an unassigned warm one.
+        InstanceSlot? oldest = null;
+        long oldestWord = 0;
+        foreach (var slot in _slots.Values)
+        {
+            var word = slot.Word;
+            if (InstanceSlot.StateOf(word) == InstanceState.Loaded && (oldest is null || slot.LastUsedTimestamp < oldest.LastUsedTimestamp))
+            {
+                oldest = slot;
+                oldestWord = word;
+            }
+        }
+
+        if (oldest is not null && oldest.TryTransition(oldestWord, InstanceState.Destroyed, out _))
+        {
+            Destroy(oldest, "evicted");
+            return true;
+        }
+
+        while (_warm.TryDequeue(out var entry))
+        {
+            if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
+            {
+                Destroy(entry.Slot, "evicted");
+                return true;
+            }
+        }
+
+        return oldest is not null; // lost a race for it: someone else freed or took it, worth another try
+    }
+
+    /// <summary>Releases a slot already moved to <see cref="InstanceState.Destroyed"/> by its owner.</summary>
+    private void Destroy(InstanceSlot slot, string reason)
+    {
+        _slots.TryRemove(slot.Id, out _);
+        Interlocked.Decrement(ref _liveInstances);
+        Interlocked.Increment(ref _destroyed);
+        _metrics.InstancesDestroyed.Add(1, _providerTag, new KeyValuePair<string, object?>("reason", reason));
+        if (slot.Instance is { } instance)
+        {
+            Log.InstanceDestroyed(_logger, instance.Id, reason);
+            Track(DisposeInstanceAsync(instance));
+        }
+    }
+
+    private async Task DisposeInstanceAsync(IInstance instance)
+    {
+        try
+        {
+            await instance.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.InstanceDisposeFailed(_logger, instance.Id, ex);
+        }
+    }
+
+    private void Track(Task task)
+    {
+        if (task.IsCompleted)
+        {
+            return;
+        }
+
+        _background.TryAdd(task, 0);
+        task.ContinueWith(
+            static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _),
+            _background,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private void EnqueueWarm(InstanceSlot slot, long word)
+    {
+        _warm.Enqueue(new SlotEntry(slot, word));
+        if (IsDisposed && slot.TryTransition(word, InstanceState.Destroyed, out _))
+        {
+            Destroy(slot, "shutdown");
+        }
+    }
+
+    private void RequestRefill()
+    {
+        if (_options.WarmingPoolSize == 0 || IsDisposed || Volatile.Read(ref _refillRunning) != 0)
+        {
+            return;
+        }
+
+        Track(Task.Run(async () =>
+        {
+            try
+            {
+                await RefillAsync(_shutdown.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or OnDemandExecutionException)
+            {
+                // Logged where it happened; maintenance tries again.
+            }
+        }));
+    }
+
+    private async ValueTask RefillAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _refillRunning, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            while (!IsDisposed)
+            {
+                var deficit = _options.WarmingPoolSize - (int)GetSnapshot().Warm - Volatile.Read(ref _warmProvisioning);
+                if (deficit <= 0)
+                {
+                    return;
+                }
+
+                var batch = Math.Min(deficit, _options.MaxConcurrentProvisioning);
+                var tasks = new Task<bool>[batch];
+                for (var i = 0; i < batch; i++)
+                {
+                    tasks[i] = CreateWarmAsync(cancellationToken);
+                }
+
+                var results = await Task.WhenAll(tasks).ConfigureAwait(false);
+                if (Array.IndexOf(results, false) >= 0)
+                {
+                    return; // a creation failed: do not hammer a failing provider; the next maintenance pass retries
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _refillRunning, 0);
+        }
+    }
+
+    private async Task<bool> CreateWarmAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _warmProvisioning);
+        try
+        {
+            var slot = await CreateSlotAsync(_options.WarmInstance, "warming pool", cancellationToken).ConfigureAwait(false);
+            EnqueueWarm(slot, slot.Transition(InstanceState.Provisioning, InstanceState.Warm));
+            return true;
+        }
+        catch (Exception ex) when (ex is OnDemandExecutionException or OperationCanceledException)
+        {
+            return false;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _warmProvisioning);
+        }
+    }
+
+    private async ValueTask ExpireIdleAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetTimestamp();
+        var expired = 0;
+        foreach (var slot in _slots.Values)
+        {
+            var word = slot.Word;
+            if (InstanceSlot.StateOf(word) != InstanceState.Loaded)
+            {
+                continue;
+            }
+
+            // LastUsedTimestamp was written before the slot published this word; if it is reused meanwhile, the word
+            // changes and the CAS below fails, so a fresh timestamp is never judged by a stale word.
+            var idle = _time.GetElapsedTime(slot.LastUsedTimestamp, now);
+            if (idle < slot.KeepAlive || !slot.TryTransition(word, InstanceState.Recycling, out _))
+            {
+                continue;
+            }
+
+            expired++;
+            Log.InstanceExpired(_logger, slot.Instance!.Id, slot.Function!.Name, idle.TotalSeconds);
+            await RetireAsync(slot, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (expired > 0)
+        {
+            PruneActive();
+        }
+    }
+
+    /// <summary>An expired instance: scrub it back into the warming pool when the provider can and the pool needs it, else destroy.</summary>
+    private async ValueTask RetireAsync(InstanceSlot slot, CancellationToken cancellationToken)
+    {
+        var warmNeeded = GetSnapshot().Warm + Volatile.Read(ref _warmProvisioning) < _options.WarmingPoolSize;
+        if (warmNeeded && _provider.Capabilities.SupportsRecycle && !IsDisposed)
+        {
+            var recycled = false;
+            try
+            {
+                recycled = await slot.Instance!.RecycleAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Log.RecycleFailed(_logger, slot.Instance!.Id, ex);
+            }
+            catch (OperationCanceledException)
+            {
+                // Shutting down: destroyed below.
+            }
+
+            if (recycled)
+            {
+                slot.Tenant = default;
+                slot.Function = null;
+                Interlocked.Increment(ref _recycled);
+                _metrics.InstancesRecycled.Add(1, _providerTag);
+                Log.InstanceRecycled(_logger, slot.Instance!.Id);
+                EnqueueWarm(slot, slot.Transition(InstanceState.Recycling, InstanceState.Warm));
+                return;
+            }
+        }
+
+        slot.Transition(InstanceState.Recycling, InstanceState.Destroyed);
+        Destroy(slot, "expired");
+    }
+
+    /// <summary>Drops stale entries (slots that expired since they were pushed) from the active pool's stacks.</summary>
+    private void PruneActive()
+    {
+        foreach (var stack in _active.Values)
+        {
+            var entries = new SlotEntry[Math.Max(stack.Count, 1)];
+            var n = stack.TryPopRange(entries);
+            for (var i = n - 1; i >= 0; i--)
+            {
+                if (entries[i].Slot.Word == entries[i].Word)
+                {
+                    stack.Push(entries[i]);
+                }
+            }
+        }
+    }
+
+    private async ValueTask DropDeadWarmAsync(CancellationToken cancellationToken)
+    {
+        var count = _warm.Count;
+        for (var i = 0; i < count && _warm.TryDequeue(out var entry); i++)
+        {
+            if (entry.Slot.Word != entry.Word)
+            {
+                continue; // stale
+            }
+
+            InstanceHealth health;
+            try
+            {
+                health = await entry.Slot.Instance!.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                health = InstanceHealth.Dead;
+            }
+
+            if (health == InstanceHealth.Healthy)
+            {
+                EnqueueWarm(entry.Slot, entry.Word);
+            }
+            else if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
+            {
+                Destroy(entry.Slot, "unhealthy");
+            }
+        }
+    }
+
+    private void TrimWarm()
+    {
+        while (GetSnapshot().Warm > _options.WarmingPoolSize && _warm.TryDequeue(out var entry))
+        {
+            if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
+            {
+                Destroy(entry.Slot, "trimmed");
+            }
+        }
+    }
+}
