@@ -1,0 +1,186 @@
+using System.Collections.Concurrent;
+using System.Text;
+
+namespace OnDemandExecution.Tests.TestSupport;
+
+/// <summary>
+/// A controllable provider for tests: counts every instance it creates and disposes, and lets a test inject
+/// creation failures, creation gates (to hold a creation open), load failures and per-invocation behaviour.
+/// </summary>
+public sealed class FakeInstanceProvider : IInstanceProvider
+{
+    private long _nextId;
+    private long _created;
+    private long _disposed;
+
+    public string Name => "fake";
+
+    public InstanceProviderCapabilities Capabilities { get; set; } = new() { Isolation = IsolationLevel.Process, SupportsRecycle = true };
+
+    public ConcurrentDictionary<string, FakeInstance> Instances { get; } = new();
+
+    /// <summary>Called on every creation before the instance exists; throw from it to fail the creation.</summary>
+    public Func<InstanceSpec, CancellationToken, ValueTask>? OnCreate { get; set; }
+
+    /// <summary>Called on every load; throw from it to fail the load.</summary>
+    public Func<FakeInstance, FunctionDefinition, ValueTask>? OnLoad { get; set; }
+
+    /// <summary>What an invocation does; the default echoes "{function}:{payload}".</summary>
+    public Func<FakeInstance, InvocationRequest, CancellationToken, ValueTask<ReadOnlyMemory<byte>>> OnInvoke { get; set; } =
+        (_, r, _) => new(Encoding.UTF8.GetBytes(r.FunctionName + ":" + Encoding.UTF8.GetString(r.Payload.Span)));
+
+    /// <summary>Whether recycling succeeds.</summary>
+    public bool RecycleSucceeds { get; set; } = true;
+
+    public long Created => Interlocked.Read(ref _created);
+
+    public long Disposed => Interlocked.Read(ref _disposed);
+
+    /// <summary>Instances created and not yet disposed.</summary>
+    public long Live => Created - Disposed;
+
+    public List<InstanceSpec> Specs { get; } = [];
+
+    public bool CanLoad(FunctionCode code) => code is DelegateFunctionCode or ProgramFunctionCode;
+
+    public async ValueTask<IInstance> CreateAsync(InstanceSpec spec, CancellationToken cancellationToken)
+    {
+        lock (Specs)
+        {
+            Specs.Add(spec);
+        }
+
+        if (OnCreate is { } onCreate)
+        {
+            await onCreate(spec, cancellationToken);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var instance = new FakeInstance(this, "fake-" + Interlocked.Increment(ref _nextId));
+        Instances[instance.Id] = instance;
+        Interlocked.Increment(ref _created);
+        return instance;
+    }
+
+    internal void NoteDisposed() => Interlocked.Increment(ref _disposed);
+}
+
+/// <summary>An instance of <see cref="FakeInstanceProvider"/>.</summary>
+public sealed class FakeInstance : IInstance
+{
+    private readonly FakeInstanceProvider _provider;
+    private int _disposed;
+    private int _busy;
+
+    public FakeInstance(FakeInstanceProvider provider, string id)
+    {
+        _provider = provider;
+        Id = id;
+    }
+
+    public string Id { get; }
+
+    public InstanceLocation Location { get; set; } = new("fake-host", "fake-segment");
+
+    public string? LoadedFunction { get; private set; }
+
+    public TenantId? Tenant { get; private set; }
+
+    /// <summary>Every tenant this instance was ever loaded for (a tenant-isolation witness).</summary>
+    public List<TenantId> TenantHistory { get; } = [];
+
+    public int Loads { get; private set; }
+
+    public int Recycles { get; private set; }
+
+    private int _invocations;
+
+    public int Invocations => Volatile.Read(ref _invocations);
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    public InstanceHealth Health { get; set; } = InstanceHealth.Healthy;
+
+    /// <summary>True if two invocations ever overlapped on this instance (must never happen).</summary>
+    public bool OverlapSeen { get; private set; }
+
+    public async ValueTask LoadAsync(FunctionDefinition definition, TenantId tenant, CancellationToken cancellationToken)
+    {
+        if (IsDisposed)
+        {
+            throw new InstanceDiedException("disposed") { InstanceId = Id };
+        }
+
+        if (LoadedFunction is not null)
+        {
+            throw new InvalidOperationException($"{Id} already holds {LoadedFunction}");
+        }
+
+        if (_provider.OnLoad is { } onLoad)
+        {
+            await onLoad(this, definition);
+        }
+
+        lock (TenantHistory)
+        {
+            TenantHistory.Add(tenant);
+        }
+
+        LoadedFunction = definition.Name;
+        Tenant = tenant;
+        Loads++;
+    }
+
+    public async ValueTask<ReadOnlyMemory<byte>> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
+    {
+        if (IsDisposed)
+        {
+            throw new InstanceDiedException("disposed") { InstanceId = Id };
+        }
+
+        if (Interlocked.Exchange(ref _busy, 1) != 0)
+        {
+            OverlapSeen = true;
+        }
+
+        try
+        {
+            Interlocked.Increment(ref _invocations);
+            if (LoadedFunction != request.FunctionName || Tenant != request.Tenant)
+            {
+                throw new InvalidOperationException($"{Id} holds {LoadedFunction}/{Tenant} but was asked to run {request.FunctionName}/{request.Tenant}");
+            }
+
+            return await _provider.OnInvoke(this, request, cancellationToken);
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    public ValueTask<bool> RecycleAsync(CancellationToken cancellationToken)
+    {
+        Recycles++;
+        if (!_provider.RecycleSucceeds || IsDisposed)
+        {
+            return new(false);
+        }
+
+        LoadedFunction = null;
+        Tenant = null;
+        return new(true);
+    }
+
+    public ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken) => new(IsDisposed ? InstanceHealth.Dead : Health);
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _provider.NoteDisposed();
+        }
+
+        return default;
+    }
+}
