@@ -50,6 +50,6 @@ public sealed partial record FunctionDefinition
     /// <summary>What the function is known to do besides computing (for placement); null when unknown.</summary>
     public TaskProfile? TaskProfile { get; init; }
 
-    [GeneratedRegex("^[A-Za-z0-9._/-]{1,128}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\A[A-Za-z0-9._/-]{1,128}\z", RegexOptions.CultureInvariant)] // \z: "$" would also match before a final newline
     private static partial Regex NamePattern();
 }

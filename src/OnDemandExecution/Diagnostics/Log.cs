@@ -53,6 +53,6 @@ internal static partial class Log
     [LoggerMessage(24, LogLevel.Warning, "Provider fault while running function {Function} on instance {InstanceId} (invocation {InvocationId}); the instance is destroyed.")]
     public static partial void ProviderFault(ILogger logger, string function, string instanceId, string invocationId, Exception exception);
 
-    [LoggerMessage(25, LogLevel.Debug, "Instance {InstanceId} abandoned by a timed-out or cancelled invocation; it is destroyed when the call returns.")]
+    [LoggerMessage(25, LogLevel.Debug, "Instance {InstanceId} abandoned by a timed-out or cancelled invocation; it is destroyed when the call returns, unless it returns by honouring the cancellation.")]
     public static partial void InstanceAbandoned(ILogger logger, string instanceId);
 }

@@ -49,13 +49,16 @@ internal sealed class FunctionCatalog : IFunctionCatalog
         }
     }
 
-    private static void Validate(FunctionDefinition f)
+    // Named like Register's parameter: the ArgumentException's ParamName is what callers see.
+    private static void Validate(FunctionDefinition definition)
     {
+        var f = definition;
+
         static void Positive(string fn, string name, int? value)
         {
             if (value is <= 0)
             {
-                throw new ArgumentException($"Function '{fn}': {name} must be greater than zero (was {value}).", nameof(f));
+                throw new ArgumentException($"Function '{fn}': {name} must be greater than zero (was {value}).", nameof(definition));
             }
         }
 
@@ -63,7 +66,7 @@ internal sealed class FunctionCatalog : IFunctionCatalog
         {
             if (value is { } v && v <= TimeSpan.Zero && v != Timeout.InfiniteTimeSpan)
             {
-                throw new ArgumentException($"Function '{fn}': {name} must be greater than zero (was {v}).", nameof(f));
+                throw new ArgumentException($"Function '{fn}': {name} must be greater than zero (was {v}).", nameof(definition));
             }
         }
 
@@ -72,7 +75,7 @@ internal sealed class FunctionCatalog : IFunctionCatalog
         Positive(f.Name, nameof(f.MaxPayloadBytes), f.MaxPayloadBytes);
         if (f.MaxQueueLength is < 0)
         {
-            throw new ArgumentException($"Function '{f.Name}': {nameof(f.MaxQueueLength)} must not be negative (was {f.MaxQueueLength}).", nameof(f));
+            throw new ArgumentException($"Function '{f.Name}': {nameof(f.MaxQueueLength)} must not be negative (was {f.MaxQueueLength}).", nameof(definition));
         }
 
         PositiveTime(f.Name, nameof(f.Timeout), f.Timeout);
@@ -83,7 +86,7 @@ internal sealed class FunctionCatalog : IFunctionCatalog
             {
                 if (!(likelihood is >= 0 and <= 1))
                 {
-                    throw new ArgumentException($"Function '{f.Name}': the likelihood of auxiliary endpoint '{endpoint}' must be in [0, 1] (was {likelihood}).", nameof(f));
+                    throw new ArgumentException($"Function '{f.Name}': the likelihood of auxiliary endpoint '{endpoint}' must be in [0, 1] (was {likelihood}).", nameof(definition));
                 }
             }
         }

@@ -175,7 +175,8 @@ internal sealed class FunctionExecutor : IFunctionExecutor
 
             pending = call.AsTask();
 
-            // WaitAsync returns when the token fires even if the function ignores it; the instance is then abandoned.
+            // WaitAsync returns when the token fires even if the function ignores it; the instance is then abandoned
+            // (kept if the call later ends by honouring the token, destroyed otherwise: see ReleaseWhenDone).
             var output = await pending.WaitAsync(token).ConfigureAwait(false);
             pending = null;
             return output;

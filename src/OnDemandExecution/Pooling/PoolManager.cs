@@ -101,7 +101,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             kind = StartKind.Cold;
             var started = _time.GetTimestamp();
             var spec = requiredMemory > _options.WarmInstance.MemoryMb ? _options.WarmInstance with { MemoryMb = requiredMemory } : _options.WarmInstance;
-            slot = await CreateSlotAsync(spec, "cold start", cancellationToken).ConfigureAwait(false);
+            slot = await CreateSlotAsync(spec, "cold start", mayEvictWarm: true, cancellationToken).ConfigureAwait(false);
             slot.Tenant = tenant;
             slot.Transition(InstanceState.Provisioning, InstanceState.Assigned);
             provisioning = _time.GetElapsedTime(started);
@@ -142,15 +142,24 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         }
     }
 
-    /// <summary>The invocation gave up on a still-running call: destroy the instance once the call returns.</summary>
+    /// <summary>
+    /// The invocation gave up on a still-running call: once the call returns, keep the instance if the call ended by
+    /// honouring its cancellation, else destroy it.
+    /// </summary>
+    /// <remarks>
+    /// The invocation stops waiting as soon as its token fires, which is usually before the function has seen the same
+    /// token (cancellation callbacks run one after another, and the function's completion may be posted), so a call
+    /// still running at that moment is not yet proof that the function ignores cancellation: its outcome is.
+    /// </remarks>
     public void ReleaseWhenDone(InstanceSlot slot, Task runningCall)
     {
         Log.InstanceAbandoned(_logger, slot.Instance!.Id);
         Track(runningCall.ContinueWith(
-            static (_, state) =>
+            static (call, state) =>
             {
                 var (self, s) = ((PoolManager, InstanceSlot))state!;
-                self.Release(s, keep: false, "abandoned");
+                var honoured = call.IsCanceled || call.Exception?.InnerException is OperationCanceledException;
+                self.Release(s, keep: honoured, honoured ? "released" : "abandoned");
             },
             (this, slot),
             CancellationToken.None,
@@ -294,9 +303,9 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     }
 
     /// <summary>Creates an instance in a new slot that the caller owns in state <see cref="InstanceState.Provisioning"/>.</summary>
-    private async ValueTask<InstanceSlot> CreateSlotAsync(InstanceSpec spec, string purpose, CancellationToken cancellationToken)
+    private async ValueTask<InstanceSlot> CreateSlotAsync(InstanceSpec spec, string purpose, bool mayEvictWarm, CancellationToken cancellationToken)
     {
-        ReserveCapacity();
+        ReserveCapacity(mayEvictWarm);
         var slot = new InstanceSlot(Interlocked.Increment(ref _nextSlotId), _stateCounts);
         using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.CreateInstanceActivity);
         activity?.SetTag(OnDemandExecutionDiagnostics.ProviderTag, _provider.Name);
@@ -347,7 +356,8 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     }
 
     /// <summary>Reserves room for one more instance, evicting the least recently used idle one when at the limit.</summary>
-    private void ReserveCapacity()
+    /// <param name="mayEvictWarm">Whether an unassigned warm instance may be evicted when no idle one is left.</param>
+    private void ReserveCapacity(bool mayEvictWarm)
     {
         var max = _options.MaxInstances;
         for (var attempt = 0; attempt < 8; attempt++)
@@ -358,7 +368,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             }
 
             Interlocked.Decrement(ref _liveInstances);
-            if (!TryEvictOne())
+            if (!TryEvictOne(mayEvictWarm))
             {
                 break;
             }
@@ -371,7 +381,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         };
     }
 
-    private bool TryEvictOne()
+    private bool TryEvictOne(bool mayEvictWarm)
     {
         // Prefer the least recently used idle instance of the active pool, then an unassigned warm one.
         InstanceSlot? oldest = null;
@@ -392,7 +402,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             return true;
         }
 
-        while (_warm.TryDequeue(out var entry))
+        while (mayEvictWarm && _warm.TryDequeue(out var entry))
         {
             if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
             {
@@ -517,7 +527,8 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         Interlocked.Increment(ref _warmProvisioning);
         try
         {
-            var slot = await CreateSlotAsync(_options.WarmInstance, "warming pool", cancellationToken).ConfigureAwait(false);
+            // Never by evicting a warm instance: that would replace it with another and the refill would never end.
+            var slot = await CreateSlotAsync(_options.WarmInstance, "warming pool", mayEvictWarm: false, cancellationToken).ConfigureAwait(false);
             EnqueueWarm(slot, slot.Transition(InstanceState.Provisioning, InstanceState.Warm));
             return true;
         }
@@ -546,7 +557,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             // LastUsedTimestamp was written before the slot published this word; if it is reused meanwhile, the word
             // changes and the CAS below fails, so a fresh timestamp is never judged by a stale word.
             var idle = _time.GetElapsedTime(slot.LastUsedTimestamp, now);
-            if (idle < slot.KeepAlive || !slot.TryTransition(word, InstanceState.Recycling, out _))
+            if (slot.KeepAlive == Timeout.InfiniteTimeSpan || idle < slot.KeepAlive || !slot.TryTransition(word, InstanceState.Recycling, out _))
             {
                 continue;
             }
