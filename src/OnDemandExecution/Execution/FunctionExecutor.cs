@@ -192,7 +192,10 @@ internal sealed class FunctionExecutor : IFunctionExecutor
             }
             else
             {
-                pending = null; // the function honoured the token; its instance stays usable
+                // The call ended while we gave up on it: its outcome decides the instance's fate.
+                keep = pending is null || PoolManager.CallLeftInstanceUsable(pending);
+                reason = keep ? "released" : "died";
+                pending = null;
             }
 
             if (cancellationToken.IsCancellationRequested)

@@ -101,7 +101,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             kind = StartKind.Cold;
             var started = _time.GetTimestamp();
             var spec = requiredMemory > _options.WarmInstance.MemoryMb ? _options.WarmInstance with { MemoryMb = requiredMemory } : _options.WarmInstance;
-            slot = await CreateSlotAsync(spec, "cold start", mayEvictWarm: true, cancellationToken).ConfigureAwait(false);
+            slot = await CreateSlotAsync(spec, "cold start", mayEvict: true, cancellationToken).ConfigureAwait(false);
             slot.Tenant = tenant;
             slot.Transition(InstanceState.Provisioning, InstanceState.Assigned);
             provisioning = _time.GetElapsedTime(started);
@@ -158,6 +158,8 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             static (call, state) =>
             {
                 var (self, s) = ((PoolManager, InstanceSlot))state!;
+                // Kept only if it ended by honouring the cancellation; a call that ran on regardless (even to success)
+                // ignored its timeout, and its instance is not trusted again.
                 var honoured = call.IsCanceled || call.Exception?.InnerException is OperationCanceledException;
                 self.Release(s, keep: honoured, honoured ? "released" : "abandoned");
             },
@@ -166,6 +168,14 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default));
     }
+
+    /// <summary>
+    /// Whether a finished call left its instance usable: it returned, honoured its cancellation, or failed in the
+    /// function's own code. Instance deaths and provider faults leave it unusable.
+    /// </summary>
+    internal static bool CallLeftInstanceUsable(Task call) =>
+        call.IsCompletedSuccessfully || call.IsCanceled ||
+        call.Exception?.InnerException is OperationCanceledException or FunctionExecutionException;
 
     public async ValueTask PrewarmAsync(CancellationToken cancellationToken = default)
     {
@@ -303,9 +313,9 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     }
 
     /// <summary>Creates an instance in a new slot that the caller owns in state <see cref="InstanceState.Provisioning"/>.</summary>
-    private async ValueTask<InstanceSlot> CreateSlotAsync(InstanceSpec spec, string purpose, bool mayEvictWarm, CancellationToken cancellationToken)
+    private async ValueTask<InstanceSlot> CreateSlotAsync(InstanceSpec spec, string purpose, bool mayEvict, CancellationToken cancellationToken)
     {
-        ReserveCapacity(mayEvictWarm);
+        ReserveCapacity(mayEvict);
         var slot = new InstanceSlot(Interlocked.Increment(ref _nextSlotId), _stateCounts);
         using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.CreateInstanceActivity);
         activity?.SetTag(OnDemandExecutionDiagnostics.ProviderTag, _provider.Name);
@@ -355,9 +365,13 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         return slot;
     }
 
-    /// <summary>Reserves room for one more instance, evicting the least recently used idle one when at the limit.</summary>
-    /// <param name="mayEvictWarm">Whether an unassigned warm instance may be evicted when no idle one is left.</param>
-    private void ReserveCapacity(bool mayEvictWarm)
+    /// <summary>Reserves room for one more instance; at the limit, a demand (<paramref name="mayEvict"/>) evicts the least recently used idle one.</summary>
+    /// <param name="mayEvict">
+    /// True for a cold start, which may evict an idle instance, then a warm one. False for the warming pool's refill: it
+    /// never evicts (evicting an active instance to make a warm one trades a warm hit for a pool start, and evicting a
+    /// warm one to make another never ends); at the limit it gives up until the next maintenance pass.
+    /// </param>
+    private void ReserveCapacity(bool mayEvict)
     {
         var max = _options.MaxInstances;
         for (var attempt = 0; attempt < 8; attempt++)
@@ -368,7 +382,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             }
 
             Interlocked.Decrement(ref _liveInstances);
-            if (!TryEvictOne(mayEvictWarm))
+            if (!mayEvict || !TryEvictOne())
             {
                 break;
             }
@@ -381,7 +395,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         };
     }
 
-    private bool TryEvictOne(bool mayEvictWarm)
+    private bool TryEvictOne()
     {
         // Prefer the least recently used idle instance of the active pool, then an unassigned warm one.
         InstanceSlot? oldest = null;
@@ -402,7 +416,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             return true;
         }
 
-        while (mayEvictWarm && _warm.TryDequeue(out var entry))
+        while (_warm.TryDequeue(out var entry))
         {
             if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
             {
@@ -527,8 +541,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         Interlocked.Increment(ref _warmProvisioning);
         try
         {
-            // Never by evicting a warm instance: that would replace it with another and the refill would never end.
-            var slot = await CreateSlotAsync(_options.WarmInstance, "warming pool", mayEvictWarm: false, cancellationToken).ConfigureAwait(false);
+            var slot = await CreateSlotAsync(_options.WarmInstance, "warming pool", mayEvict: false, cancellationToken).ConfigureAwait(false);
             EnqueueWarm(slot, slot.Transition(InstanceState.Provisioning, InstanceState.Warm));
             return true;
         }
