@@ -6,6 +6,12 @@ public sealed class OnDemandExecutionOptions
     /// <summary>How many pre-initialized, unassigned instances the warming pool keeps ready. Default 4; 0 disables it.</summary>
     public int WarmingPoolSize { get; set; } = 4;
 
+    /// <summary>
+    /// Whether host start waits for the warming pool to fill (failures are logged, not thrown). Default true, so the
+    /// first calls find warm instances; turn it off when instances take long to create and start-up must be quick.
+    /// </summary>
+    public bool PrewarmOnStart { get; set; } = true;
+
     /// <summary>The most instances that may exist at once (warm, idle and busy). Default 256.</summary>
     public int MaxInstances { get; set; } = 256;
 

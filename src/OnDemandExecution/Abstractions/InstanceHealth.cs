@@ -6,7 +6,7 @@ public enum InstanceHealth
     /// <summary>Usable.</summary>
     Healthy = 0,
 
-    /// <summary>Usable but impaired (slow agent, memory pressure); the pool prefers other instances and retires it when idle.</summary>
+    /// <summary>Usable but impaired (slow agent, memory pressure). The warming pool drops such an instance at its next maintenance pass; instances of the active pool are not health-checked yet.</summary>
     Degraded = 1,
 
     /// <summary>Not usable (process exited, agent gone); the pool destroys it.</summary>

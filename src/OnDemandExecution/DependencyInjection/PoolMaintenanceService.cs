@@ -29,6 +29,23 @@ internal sealed class PoolMaintenanceService : BackgroundService
         _logger = (ILogger?)loggerFactory?.CreateLogger<PoolMaintenanceService>() ?? NullLogger.Instance;
     }
 
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_options.PrewarmOnStart)
+        {
+            try
+            {
+                await _pool.PrewarmAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.MaintenanceFailed(_logger, ex);
+            }
+        }
+
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);

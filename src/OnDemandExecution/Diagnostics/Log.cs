@@ -44,7 +44,7 @@ internal static partial class Log
     [LoggerMessage(21, LogLevel.Warning, "Instance {InstanceId} died while running function {Function} (invocation {InvocationId}).")]
     public static partial void InstanceDied(ILogger logger, string instanceId, string function, string invocationId, Exception exception);
 
-    [LoggerMessage(22, LogLevel.Warning, "Request for function {Function} rejected: {QueueLength} requests already wait.")]
+    [LoggerMessage(22, LogLevel.Debug, "Request for function {Function} rejected: {QueueLength} requests already wait.")]
     public static partial void QueueFull(ILogger logger, string function, int queueLength);
 
     [LoggerMessage(23, LogLevel.Debug, "Function {Function} failed (invocation {InvocationId}).")]

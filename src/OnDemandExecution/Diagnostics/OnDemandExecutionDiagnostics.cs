@@ -26,7 +26,7 @@ public static class OnDemandExecutionDiagnostics
     /// <summary>Counter of instances recycled back to the warming pool; tag <c>provider.name</c>.</summary>
     public const string InstancesRecycled = "ondemand.instances.recycled";
 
-    /// <summary>Gauge of instances per pool state; tag <c>state</c> (warm, idle, busy, provisioning, recycling).</summary>
+    /// <summary>Gauge of instances per pool state; tag <c>state</c> (provisioning, warm, assigned, idle, busy, recycling): the values add up to the live instances.</summary>
     public const string PoolSize = "ondemand.pool.size";
 
     /// <summary>Up-down counter of requests waiting for a function's concurrency limit; tag <c>function.name</c>.</summary>
@@ -44,10 +44,11 @@ public static class OnDemandExecutionDiagnostics
     /// <summary>Tag: the function's name.</summary>
     public const string FunctionNameTag = "function.name";
 
-    /// <summary>Tag: how the instance was obtained (<c>warm</c>, <c>pool</c>, <c>cold</c>).</summary>
+    /// <summary>Tag: how the instance was obtained (<c>warm</c>, <c>pool</c>, <c>cold</c>; <c>none</c> when the call failed before it had one).</summary>
     public const string StartKindTag = "start.kind";
 
-    /// <summary>Tag: how an invocation ended (<c>success</c>, <c>function_error</c>, <c>timeout</c>, <c>cancelled</c>, <c>queue_full</c>, <c>instance_died</c>, <c>provider_error</c>, <c>capacity</c>).</summary>
+    /// <summary>Tag: how an invocation ended (<c>success</c>, <c>function_error</c>, <c>timeout</c>, <c>cancelled</c>, <c>queue_full</c>, <c>instance_died</c>, <c>provider_error</c>, <c>capacity</c>, <c>error</c> for anything else).</summary>
+    /// <remarks>Requests rejected before they start (unknown function, payload too large, token already cancelled) are not counted.</remarks>
     public const string OutcomeTag = "outcome";
 
     /// <summary>Tag: the tenant (on spans only; never on metrics, to bound cardinality).</summary>
@@ -58,4 +59,13 @@ public static class OnDemandExecutionDiagnostics
 
     /// <summary>Tag: the instance id (on spans only).</summary>
     public const string InstanceTag = "instance.id";
+
+    /// <summary>Tag: the invocation id (on spans only).</summary>
+    public const string InvocationIdTag = "invocation.id";
+
+    /// <summary>Tag of <see cref="InstancesDestroyed"/>: why (<c>expired</c>, <c>evicted</c>, <c>died</c>, <c>abandoned</c>, <c>provider fault</c>, <c>load failed</c>, <c>unhealthy</c>, <c>trimmed</c>, <c>shutdown</c>).</summary>
+    public const string ReasonTag = "reason";
+
+    /// <summary>Tag of <see cref="PoolSize"/>: the pool state.</summary>
+    public const string StateTag = "state";
 }

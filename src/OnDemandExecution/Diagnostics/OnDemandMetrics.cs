@@ -77,11 +77,12 @@ internal sealed class OnDemandMetrics : IDisposable
         var s = snapshotFunc();
         return
         [
-            new(s.Warm, new KeyValuePair<string, object?>("state", "warm")),
-            new(s.Idle, new KeyValuePair<string, object?>("state", "idle")),
-            new(s.Busy, new KeyValuePair<string, object?>("state", "busy")),
-            new(s.Provisioning, new KeyValuePair<string, object?>("state", "provisioning")),
-            new(s.Recycling, new KeyValuePair<string, object?>("state", "recycling")),
+            new(s.Provisioning, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "provisioning")),
+            new(s.Warm, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "warm")),
+            new(s.Assigned, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "assigned")),
+            new(s.Idle, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "idle")),
+            new(s.Busy, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "busy")),
+            new(s.Recycling, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "recycling")),
         ];
     }
 }

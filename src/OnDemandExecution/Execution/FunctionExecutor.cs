@@ -85,7 +85,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         {
             activity.SetTag(OnDemandExecutionDiagnostics.FunctionNameTag, function.Name);
             activity.SetTag(OnDemandExecutionDiagnostics.TenantTag, request.Tenant.Value);
-            activity.SetTag("invocation.id", request.InvocationId);
+            activity.SetTag(OnDemandExecutionDiagnostics.InvocationIdTag, request.InvocationId);
         }
 
         var outcome = "success";

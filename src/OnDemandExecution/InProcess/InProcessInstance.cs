@@ -148,7 +148,8 @@ internal sealed class InProcessInstance : IInstance
 
             var handler = (IFunctionHandler)Activator.CreateInstance(type)!;
 
-            // "Loading" includes compiling the entry point, so the first invocation does not pay for the JIT.
+            // "Loading" includes compiling the entry point (for an async handler, its stub: the state machine's body is
+            // still compiled on the first call). Each instance loads its own copy, so each pays this once.
             var map = type.GetInterfaceMap(typeof(IFunctionHandler));
             foreach (var method in map.TargetMethods)
             {

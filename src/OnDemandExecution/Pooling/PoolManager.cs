@@ -39,7 +39,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     private long _destroyed;
     private long _recycled;
     private int _warmProvisioning; // warming-pool creations in flight
-    private int _refillRunning;
+    private Task _refill = Task.CompletedTask; // the warming-pool refill in flight (one at a time)
     private int _disposed;
 
     public PoolManager(
@@ -180,7 +180,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     public async ValueTask PrewarmAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        await RefillAsync(cancellationToken).ConfigureAwait(false);
+        await StartRefill().WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask RunMaintenanceAsync(CancellationToken cancellationToken = default)
@@ -193,7 +193,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         await ExpireIdleAsync(cancellationToken).ConfigureAwait(false);
         await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
         TrimWarm();
-        await RefillAsync(cancellationToken).ConfigureAwait(false);
+        await StartRefill().WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -434,7 +434,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         _slots.TryRemove(slot.Id, out _);
         Interlocked.Decrement(ref _liveInstances);
         Interlocked.Increment(ref _destroyed);
-        _metrics.InstancesDestroyed.Add(1, _providerTag, new KeyValuePair<string, object?>("reason", reason));
+        _metrics.InstancesDestroyed.Add(1, _providerTag, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.ReasonTag, reason));
         if (slot.Instance is { } instance)
         {
             Log.InstanceDestroyed(_logger, instance.Id, reason);
@@ -479,60 +479,61 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         }
     }
 
-    private void RequestRefill()
+    /// <summary>Starts a refill of the warming pool unless one is running; returns the refill in flight.</summary>
+    /// <remarks>
+    /// One refill at a time: it runs on the pool's lifetime token, so a caller that stops waiting (its own token) does
+    /// not stop it, and every caller that asks while it runs waits for the same one.
+    /// </remarks>
+    private Task StartRefill()
     {
-        if (_options.WarmingPoolSize == 0 || IsDisposed || Volatile.Read(ref _refillRunning) != 0)
+        while (true)
         {
-            return;
-        }
+            var current = Volatile.Read(ref _refill);
+            if (!current.IsCompleted)
+            {
+                return current;
+            }
 
-        Track(Task.Run(async () =>
-        {
-            try
+            if (_options.WarmingPoolSize == 0 || IsDisposed)
             {
-                await RefillAsync(_shutdown.Token).ConfigureAwait(false);
+                return Task.CompletedTask;
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or OnDemandExecutionException)
+
+            var starter = new Task<Task>(() => RefillLoopAsync(_shutdown.Token));
+            var refill = starter.Unwrap();
+            if (Interlocked.CompareExchange(ref _refill, refill, current) == current)
             {
-                // Logged where it happened; maintenance tries again.
+                Track(refill);
+                starter.Start(TaskScheduler.Default);
+                return refill;
             }
-        }));
+        }
     }
 
-    private async ValueTask RefillAsync(CancellationToken cancellationToken)
+    private void RequestRefill() => StartRefill();
+
+    private async Task RefillLoopAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _refillRunning, 1) != 0)
+        while (!IsDisposed)
         {
-            return;
-        }
-
-        try
-        {
-            while (!IsDisposed)
+            var deficit = _options.WarmingPoolSize - (int)GetSnapshot().Warm - Volatile.Read(ref _warmProvisioning);
+            if (deficit <= 0)
             {
-                var deficit = _options.WarmingPoolSize - (int)GetSnapshot().Warm - Volatile.Read(ref _warmProvisioning);
-                if (deficit <= 0)
-                {
-                    return;
-                }
-
-                var batch = Math.Min(deficit, _options.MaxConcurrentProvisioning);
-                var tasks = new Task<bool>[batch];
-                for (var i = 0; i < batch; i++)
-                {
-                    tasks[i] = CreateWarmAsync(cancellationToken);
-                }
-
-                var results = await Task.WhenAll(tasks).ConfigureAwait(false);
-                if (Array.IndexOf(results, false) >= 0)
-                {
-                    return; // a creation failed: do not hammer a failing provider; the next maintenance pass retries
-                }
+                return;
             }
-        }
-        finally
-        {
-            Volatile.Write(ref _refillRunning, 0);
+
+            var batch = Math.Min(deficit, _options.MaxConcurrentProvisioning);
+            var tasks = new Task<bool>[batch];
+            for (var i = 0; i < batch; i++)
+            {
+                tasks[i] = CreateWarmAsync(cancellationToken);
+            }
+
+            var results = await Task.WhenAll(tasks).ConfigureAwait(false);
+            if (Array.IndexOf(results, false) >= 0)
+            {
+                return; // a creation failed: do not hammer a failing provider; the next maintenance pass retries
+            }
         }
     }
 

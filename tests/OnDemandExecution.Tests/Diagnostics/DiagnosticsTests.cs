@@ -205,11 +205,13 @@ public class DiagnosticsTests
         Assert.Equal(1, observed["busy"]);
         Assert.Equal(1, observed["provisioning"]);
         Assert.Equal(0, observed["recycling"]);
+        Assert.Equal(0, observed["assigned"]);
+        Assert.Equal(host.Pools.GetSnapshot().Live, observed.Values.Sum());
 
         release.SetResult();
         await Task.WhenAll(busy, starting).WaitAsync(HangGuard);
         gauge.RecordObservableInstruments();
-        var after = gauge.GetMeasurementSnapshot(clear: true).TakeLast(5).ToDictionary(m => (string)m.Tags["state"]!, m => m.Value);
+        var after = gauge.GetMeasurementSnapshot(clear: true).TakeLast(6).ToDictionary(m => (string)m.Tags["state"]!, m => m.Value);
         Assert.Equal(3, after["idle"]);
         Assert.Equal(0, after["busy"]);
         Assert.Equal(0, after["provisioning"]);
