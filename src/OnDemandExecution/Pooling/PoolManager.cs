@@ -334,7 +334,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             Interlocked.Decrement(ref _liveInstances);
             if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
-                throw;
+                throw new OperationCanceledException("Instance creation was cancelled by the caller.", ex, cancellationToken);
             }
 
             Log.InstanceCreateFailed(_logger, _provider.Name, ex);
