@@ -107,7 +107,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             provisioning = _time.GetElapsedTime(started);
         }
 
-        RequestRefill();
+        _ = StartRefill(); // in the background: this start does not wait for it
         var loadStarted = _time.GetTimestamp();
         await LoadAsync(slot, function, tenant, cancellationToken).ConfigureAwait(false);
         var load = _time.GetElapsedTime(loadStarted);
@@ -494,9 +494,9 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
                 return current;
             }
 
-            if (_options.WarmingPoolSize == 0 || IsDisposed)
+            if (WarmDeficit() <= 0 || IsDisposed)
             {
-                return Task.CompletedTask;
+                return Task.CompletedTask; // nothing to do: allocate nothing (every non-warm start asks)
             }
 
             var starter = new Task<Task>(() => RefillLoopAsync(_shutdown.Token));
@@ -510,13 +510,16 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         }
     }
 
-    private void RequestRefill() => StartRefill();
+    /// <summary>How many instances the warming pool lacks, counting creations in flight.</summary>
+    private int WarmDeficit() => _options.WarmingPoolSize - (int)WarmCount - Volatile.Read(ref _warmProvisioning);
+
+    private long WarmCount => Volatile.Read(ref _stateCounts[(int)InstanceState.Warm]);
 
     private async Task RefillLoopAsync(CancellationToken cancellationToken)
     {
         while (!IsDisposed)
         {
-            var deficit = _options.WarmingPoolSize - (int)GetSnapshot().Warm - Volatile.Read(ref _warmProvisioning);
+            var deficit = WarmDeficit();
             if (deficit <= 0)
             {
                 return;
@@ -590,7 +593,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     /// <summary>An expired instance: scrub it back into the warming pool when the provider can and the pool needs it, else destroy.</summary>
     private async ValueTask RetireAsync(InstanceSlot slot, CancellationToken cancellationToken)
     {
-        var warmNeeded = GetSnapshot().Warm + Volatile.Read(ref _warmProvisioning) < _options.WarmingPoolSize;
+        var warmNeeded = WarmDeficit() > 0;
         if (warmNeeded && _provider.Capabilities.SupportsRecycle && !IsDisposed)
         {
             var recycled = false;
@@ -673,7 +676,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
 
     private void TrimWarm()
     {
-        while (GetSnapshot().Warm > _options.WarmingPoolSize && _warm.TryDequeue(out var entry))
+        while (WarmCount > _options.WarmingPoolSize && _warm.TryDequeue(out var entry))
         {
             if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
             {
