@@ -42,6 +42,30 @@ public static class OnDemandExecutionBuilderExtensions
         return builder;
     }
 
+    /// <summary>Uses a keep-alive policy instead of the default <see cref="FixedKeepAlivePolicy"/>.</summary>
+    /// <typeparam name="TPolicy">The policy type, created by DI as a singleton.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder UseKeepAlivePolicy<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TPolicy>(this IOnDemandExecutionBuilder builder)
+        where TPolicy : class, IKeepAlivePolicy
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IKeepAlivePolicy, TPolicy>());
+        return builder;
+    }
+
+    /// <summary>Uses a keep-alive policy built by a factory instead of the default <see cref="FixedKeepAlivePolicy"/>.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Creates the policy (once).</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder UseKeepAlivePolicy(this IOnDemandExecutionBuilder builder, Func<IServiceProvider, IKeepAlivePolicy> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.Replace(ServiceDescriptor.Singleton(factory));
+        return builder;
+    }
+
     /// <summary>Registers a function.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="function">The definition; checked when the host starts.</param>

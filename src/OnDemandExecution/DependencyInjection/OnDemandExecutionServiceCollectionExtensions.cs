@@ -39,6 +39,7 @@ public static class OnDemandExecutionServiceCollectionExtensions
         services.TryAddSingleton<IFunctionCatalog>(sp => sp.GetRequiredService<FunctionCatalog>());
         services.TryAddSingleton<PoolManager>();
         services.TryAddSingleton<IInstancePoolManager>(sp => sp.GetRequiredService<PoolManager>());
+        services.TryAddSingleton<IKeepAlivePolicy, FixedKeepAlivePolicy>();
         services.TryAddSingleton<FunctionExecutor>();
         services.TryAddSingleton<IFunctionExecutor>(sp => sp.GetRequiredService<FunctionExecutor>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PoolMaintenanceService>());

@@ -23,6 +23,9 @@ public static class OnDemandExecutionDiagnostics
     /// <summary>Counter of instances destroyed; tags <c>provider.name</c>, <c>reason</c>.</summary>
     public const string InstancesDestroyed = "ondemand.instances.destroyed";
 
+    /// <summary>Counter: instances loaded ahead of demand by a policy (<see cref="IInstancePoolManager.PreloadAsync"/>).</summary>
+    public const string InstancesPreloaded = "ondemand.instances.preloaded";
+
     /// <summary>Counter of instances recycled back to the warming pool; tag <c>provider.name</c>.</summary>
     public const string InstancesRecycled = "ondemand.instances.recycled";
 

@@ -30,6 +30,7 @@ internal sealed class OnDemandMetrics : IDisposable
         StartDuration = _meter.CreateHistogram<double>(OnDemandExecutionDiagnostics.StartDuration, "s", "Time to obtain a ready instance (provision and code load).");
         InstancesCreated = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesCreated, "{instance}", "Instances created.");
         InstancesDestroyed = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesDestroyed, "{instance}", "Instances destroyed.");
+        InstancesPreloaded = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesPreloaded, "{instance}", "Instances loaded ahead of demand.");
         InstancesRecycled = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesRecycled, "{instance}", "Instances recycled to the warming pool.");
         QueueLength = _meter.CreateUpDownCounter<long>(OnDemandExecutionDiagnostics.QueueLength, "{request}", "Requests waiting for a function's concurrency limit.");
         _meter.CreateObservableGauge(OnDemandExecutionDiagnostics.PoolSize, ObservePools, "{instance}", "Instances per pool state.");
@@ -46,6 +47,8 @@ internal sealed class OnDemandMetrics : IDisposable
     public Counter<long> InstancesDestroyed { get; }
 
     public Counter<long> InstancesRecycled { get; }
+
+    public Counter<long> InstancesPreloaded { get; }
 
     public UpDownCounter<long> QueueLength { get; }
 

@@ -19,6 +19,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
     private readonly OnDemandExecutionOptions _options;
     private readonly TimeProvider _time;
     private readonly OnDemandMetrics _metrics;
+    private readonly IKeepAlivePolicy _keepAlive;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, FunctionGate> _gates = new(StringComparer.Ordinal);
     private readonly Func<string, FunctionDefinition, FunctionGate> _createGate;
@@ -29,6 +30,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         IOptions<OnDemandExecutionOptions> options,
         TimeProvider timeProvider,
         OnDemandMetrics metrics,
+        IKeepAlivePolicy keepAlivePolicy,
         ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -36,6 +38,8 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(keepAlivePolicy);
+        _keepAlive = keepAlivePolicy;
         _catalog = catalog;
         _pool = pool;
         _options = options.Value;
@@ -79,6 +83,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        _keepAlive.OnInvocation(function, request.Tenant);
         var started = _time.GetTimestamp();
         using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.InvokeActivity);
         if (activity is not null)
@@ -185,7 +190,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         {
             if (pending is { IsCompleted: false })
             {
-                _pool.ReleaseWhenDone(lease.Slot, pending);
+                _pool.ReleaseWhenDone(lease.Slot, pending, _keepAlive.OnCompleted(function, request.Tenant));
                 pending = null;
                 keep = false;
                 reason = "abandoned";
@@ -248,7 +253,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         {
             if (reason != "abandoned")
             {
-                _pool.Release(lease.Slot, keep, reason);
+                _pool.Release(lease.Slot, keep, reason, _keepAlive.OnCompleted(function, request.Tenant));
             }
         }
     }

@@ -98,7 +98,7 @@ internal sealed class InstanceSlot
         Allow(InstanceState.Provisioning, InstanceState.Warm, InstanceState.Assigned, InstanceState.Destroyed);
         Allow(InstanceState.Warm, InstanceState.Assigned, InstanceState.Destroyed);
         Allow(InstanceState.Assigned, InstanceState.Busy, InstanceState.Destroyed);
-        Allow(InstanceState.Busy, InstanceState.Loaded, InstanceState.Destroyed);
+        Allow(InstanceState.Busy, InstanceState.Loaded, InstanceState.Recycling, InstanceState.Destroyed);
         Allow(InstanceState.Loaded, InstanceState.Busy, InstanceState.Recycling, InstanceState.Destroyed);
         Allow(InstanceState.Recycling, InstanceState.Warm, InstanceState.Destroyed);
         return t;

@@ -41,6 +41,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     private int _warmProvisioning; // warming-pool creations in flight
     private Task _refill = Task.CompletedTask; // the warming-pool refill in flight (one at a time)
     private int _disposed;
+    private int _warmTarget;
 
     public PoolManager(
         IInstanceProvider provider,
@@ -59,12 +60,24 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         _metrics = metrics;
         _logger = (ILogger?)loggerFactory?.CreateLogger<PoolManager>() ?? NullLogger.Instance;
         _providerTag = new(OnDemandExecutionDiagnostics.ProviderTag, provider.Name);
+        _warmTarget = _options.WarmingPoolSize;
         metrics.ObservePoolsWith(GetSnapshot);
     }
 
     public IInstanceProvider Provider => _provider;
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    public int WarmingPoolTarget
+    {
+        get => Volatile.Read(ref _warmTarget);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, _options.MaxInstances);
+            Volatile.Write(ref _warmTarget, value);
+        }
+    }
 
     public PoolSnapshot GetSnapshot()
     {
@@ -93,6 +106,12 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
         }
 
+        return await AcquireFreshAsync(function, tenant, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A warming-pool instance assigned and loaded now, else a cold start; busy and owned by the caller.</summary>
+    private async ValueTask<PoolLease> AcquireFreshAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
+    {
         var kind = StartKind.WarmPool;
         var provisioning = TimeSpan.Zero;
         var requiredMemory = function.MemoryMb ?? 0;
@@ -118,8 +137,38 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         return new PoolLease(slot, kind, provisioning, load);
     }
 
-    /// <summary>Returns a busy instance: to the active pool when <paramref name="keep"/>, else it is destroyed.</summary>
-    public void Release(InstanceSlot slot, bool keep, string reason)
+    public async ValueTask<int> PreloadAsync(FunctionDefinition definition, TenantId tenant, int count, TimeSpan keepAlive, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var function = definition;
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (keepAlive < TimeSpan.Zero && keepAlive != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(keepAlive), keepAlive, "The keep-alive must be zero or positive, or Timeout.InfiniteTimeSpan.");
+        }
+
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        var missing = count - IdleCount(new ActiveKey(tenant, function.Name));
+        var loaded = 0;
+        for (; loaded < missing; loaded++)
+        {
+            var lease = await AcquireFreshAsync(function, tenant, cancellationToken).ConfigureAwait(false);
+            Release(lease.Slot, keep: true, "preloaded", keepAlive);
+            _metrics.InstancesPreloaded.Add(1, _providerTag);
+        }
+
+        return Math.Max(loaded, 0);
+    }
+
+    /// <summary>Returns a busy instance with its function's fixed keep-alive (for callers without a policy).</summary>
+    public void Release(InstanceSlot slot, bool keep, string reason) =>
+        Release(slot, keep, reason, slot.Function?.KeepAlive ?? _options.KeepAlive);
+
+    /// <summary>
+    /// Returns a busy instance: to the active pool for <paramref name="keepAlive"/> when <paramref name="keep"/>, else it
+    /// is destroyed. A zero keep-alive retires it at once.
+    /// </summary>
+    public void Release(InstanceSlot slot, bool keep, string reason, TimeSpan keepAlive)
     {
         ArgumentNullException.ThrowIfNull(slot);
         if (!keep || IsDisposed)
@@ -129,6 +178,14 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             return;
         }
 
+        if (keepAlive == TimeSpan.Zero)
+        {
+            slot.Transition(InstanceState.Busy, InstanceState.Recycling);
+            Track(RetireAsync(slot, "no keep-alive", _shutdown.Token).AsTask());
+            return;
+        }
+
+        slot.KeepAlive = keepAlive;
         slot.LastUsedTimestamp = _time.GetTimestamp();
         var word = slot.Transition(InstanceState.Busy, InstanceState.Loaded);
         var key = new ActiveKey(slot.Tenant, slot.Function!.Name);
@@ -151,19 +208,19 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     /// token (cancellation callbacks run one after another, and the function's completion may be posted), so a call
     /// still running at that moment is not yet proof that the function ignores cancellation: its outcome is.
     /// </remarks>
-    public void ReleaseWhenDone(InstanceSlot slot, Task runningCall)
+    public void ReleaseWhenDone(InstanceSlot slot, Task runningCall, TimeSpan keepAlive)
     {
         Log.InstanceAbandoned(_logger, slot.Instance!.Id);
         Track(runningCall.ContinueWith(
             static (call, state) =>
             {
-                var (self, s) = ((PoolManager, InstanceSlot))state!;
+                var (self, s, keepAlive) = ((PoolManager, InstanceSlot, TimeSpan))state!;
                 // Kept only if it ended by honouring the cancellation; a call that ran on regardless (even to success)
                 // ignored its timeout, and its instance is not trusted again.
                 var honoured = call.IsCanceled || call.Exception?.InnerException is OperationCanceledException;
-                self.Release(s, keep: honoured, honoured ? "released" : "abandoned");
+                self.Release(s, keep: honoured, honoured ? "released" : "abandoned", keepAlive);
             },
-            (this, slot),
+            (this, slot, keepAlive),
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default));
@@ -257,6 +314,24 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         return false;
     }
 
+    /// <summary>Idle instances of a key still in the active pool (entries whose slot has not moved on).</summary>
+    private int IdleCount(ActiveKey key)
+    {
+        var n = 0;
+        if (_active.TryGetValue(key, out var stack))
+        {
+            foreach (var entry in stack)
+            {
+                if (entry.Slot.Word == entry.Word)
+                {
+                    n++;
+                }
+            }
+        }
+
+        return n;
+    }
+
     private bool TryTakeWarm(TenantId tenant, out InstanceSlot slot)
     {
         while (_warm.TryDequeue(out var entry))
@@ -309,7 +384,6 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         }
 
         slot.Function = function;
-        slot.KeepAlive = function.KeepAlive ?? _options.KeepAlive;
     }
 
     /// <summary>Creates an instance in a new slot that the caller owns in state <see cref="InstanceState.Provisioning"/>.</summary>
@@ -511,7 +585,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     }
 
     /// <summary>How many instances the warming pool lacks, counting creations in flight.</summary>
-    private int WarmDeficit() => _options.WarmingPoolSize - (int)WarmCount - Volatile.Read(ref _warmProvisioning);
+    private int WarmDeficit() => WarmingPoolTarget - (int)WarmCount - Volatile.Read(ref _warmProvisioning);
 
     private long WarmCount => Volatile.Read(ref _stateCounts[(int)InstanceState.Warm]);
 
@@ -581,7 +655,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
 
             expired++;
             Log.InstanceExpired(_logger, slot.Instance!.Id, slot.Function!.Name, idle.TotalSeconds);
-            await RetireAsync(slot, cancellationToken).ConfigureAwait(false);
+            await RetireAsync(slot, "expired", cancellationToken).ConfigureAwait(false);
         }
 
         if (expired > 0)
@@ -591,7 +665,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     }
 
     /// <summary>An expired instance: scrub it back into the warming pool when the provider can and the pool needs it, else destroy.</summary>
-    private async ValueTask RetireAsync(InstanceSlot slot, CancellationToken cancellationToken)
+    private async ValueTask RetireAsync(InstanceSlot slot, string reason, CancellationToken cancellationToken)
     {
         var warmNeeded = WarmDeficit() > 0;
         if (warmNeeded && _provider.Capabilities.SupportsRecycle && !IsDisposed)
@@ -623,7 +697,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         }
 
         slot.Transition(InstanceState.Recycling, InstanceState.Destroyed);
-        Destroy(slot, "expired");
+        Destroy(slot, reason);
     }
 
     /// <summary>Drops stale entries (slots that expired since they were pushed) from the active pool's stacks.</summary>
@@ -676,7 +750,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
 
     private void TrimWarm()
     {
-        while (WarmCount > _options.WarmingPoolSize && _warm.TryDequeue(out var entry))
+        while (WarmCount > WarmingPoolTarget && _warm.TryDequeue(out var entry))
         {
             if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
             {

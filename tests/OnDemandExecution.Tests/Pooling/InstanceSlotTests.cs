@@ -17,6 +17,7 @@ public class InstanceSlotTests
         (InstanceState.Assigned, InstanceState.Busy),
         (InstanceState.Assigned, InstanceState.Destroyed),
         (InstanceState.Busy, InstanceState.Loaded),
+        (InstanceState.Busy, InstanceState.Recycling),
         (InstanceState.Busy, InstanceState.Destroyed),
         (InstanceState.Loaded, InstanceState.Busy),
         (InstanceState.Loaded, InstanceState.Recycling),

@@ -657,7 +657,7 @@ public class PoolManagerTests
         var lease = await pool.AcquireAsync(Fn("f"), A, CancellationToken.None);
         var call = new TaskCompletionSource();
 
-        pool.ReleaseWhenDone(lease.Slot, call.Task);
+        pool.ReleaseWhenDone(lease.Slot, call.Task, TimeSpan.FromMinutes(10));
 
         Assert.False(Fake(lease).IsDisposed);
         Assert.Equal(1, pool.GetSnapshot().Busy);
