@@ -14,6 +14,10 @@ public interface IInstancePoolManager
     /// <returns>A snapshot; exact when no operation is in flight.</returns>
     PoolSnapshot GetSnapshot();
 
+    /// <summary>Counts of every active pool (one per tenant and function ever served), by state.</summary>
+    /// <returns>One entry per pool, including empty ones; exact when no operation is in flight.</returns>
+    IReadOnlyList<ActivePoolCounts> GetActivePools();
+
     /// <summary>
     /// How many unassigned instances the warming pool keeps ready. Starts at
     /// <see cref="OnDemandExecutionOptions.WarmingPoolSize"/>; predictors lower it when they serve part of the demand

@@ -1,35 +1,59 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace OnDemandExecution.Pooling;
 
 /// <summary>
-/// A pooled instance and its state word. The word packs the <see cref="InstanceState"/> (low 8 bits) with a version
-/// (the rest) that grows on every transition, so a pool entry that remembers the word it was pushed with can tell
-/// when the slot has moved on since (ABA): a compare-and-swap from a stale word simply fails.
+/// One cell of the <see cref="SlotAllocator"/>'s table: an instance and its state word. The word is changed only by
+/// <see cref="Interlocked.CompareExchange(ref long, long, long)"/> and packs three fields:
+/// <code>
+///  63            32 31               8 7       0
+/// [    version     |   active key id  |  state  ]
+/// </code>
+/// The version grows on every transition, so a word is never seen twice and a compare-and-swap from a stale word fails
+/// (ABA). The key id names the (tenant, function) whose code the instance holds (0 while unassigned), so claiming an
+/// idle instance for a key is one compare-and-swap from "Loaded for this key" to "Busy for this key": an instance of
+/// another tenant cannot match, whatever stale reference a caller holds.
 /// </summary>
+/// <remarks>
+/// Slots are never freed: a destroyed slot's index is reused for a later instance (the version keeps growing), so a
+/// reference to a slot stays valid memory and only its word says what it currently is. The word sits alone on its
+/// cache lines (<see cref="PaddedLong"/>) so neighbouring slots claimed by other cores do not share a line.
+/// </remarks>
 internal sealed class InstanceSlot
 {
-    private const long StateMask = 0xFF;
+    /// <summary>The largest active key id the word can hold (24 bits).</summary>
+    public const int MaxKeyId = (1 << 24) - 1;
 
-    // Legal[from, to]
-    private static readonly bool[,] Legal = BuildLegalTransitions();
+    private const long LowMask = 0xFFFF_FFFF;
+    private const int KeyShift = 8;
 
-    private readonly long[] _stateCounts;
-    private long _word;
+    // Bit (from * 8 + to) is set when from -> to is legal.
+    private static readonly ulong LegalBits = BuildLegalTransitions();
 
-    public InstanceSlot(long id, long[] stateCounts)
+    private PaddedLong _word;
+
+    public InstanceSlot(int index)
     {
-        Id = id;
-        _stateCounts = stateCounts;
-        _word = (long)InstanceState.Provisioning;
-        Interlocked.Increment(ref stateCounts[(int)InstanceState.Provisioning]);
+        Index = index;
+        _word.Value = (long)InstanceState.Destroyed; // free: never used yet
+        Next = -1;
     }
 
-    public long Id { get; }
+    /// <summary>The slot's index in the allocator's table (stable; reused by later instances).</summary>
+    public int Index { get; }
 
-    /// <summary>Set once, by the creator, before the slot leaves <see cref="InstanceState.Provisioning"/>.</summary>
+    /// <summary>Link of the lock-free stack (free or warming) the slot is in: the next index, or -1.</summary>
+    internal int Next;
+
+    /// <summary>Set by the creator before the slot leaves <see cref="InstanceState.Provisioning"/>.</summary>
     public IInstance? Instance { get; set; }
 
-    /// <summary>The owning tenant; written only by the slot's current owner before it publishes a transition.</summary>
-    public TenantId Tenant { get; set; }
+    /// <summary>The active key (tenant and function) the slot is assigned to; written by the owner before it publishes.</summary>
+    public PoolKey? Key { get; set; }
+
+    /// <summary>The owning tenant, or default while unassigned.</summary>
+    public TenantId Tenant => Key?.Tenant ?? default;
 
     public FunctionDefinition? Function { get; set; }
 
@@ -37,61 +61,78 @@ internal sealed class InstanceSlot
 
     public long LastUsedTimestamp { get; set; }
 
-    public long Word => Volatile.Read(ref _word);
+    public long Word => Volatile.Read(ref _word.Value);
 
     public InstanceState State => StateOf(Word);
 
-    public static InstanceState StateOf(long word) => (InstanceState)(word & StateMask);
+    public static InstanceState StateOf(long word) => (InstanceState)(byte)word;
 
-    public static bool IsLegal(InstanceState from, InstanceState to) => Legal[(int)from, (int)to];
+    public static int KeyIdOf(long word) => (int)((word >> KeyShift) & MaxKeyId);
 
-    /// <summary>Moves from exactly <paramref name="expectedWord"/> to <paramref name="to"/>; false when the slot moved on.</summary>
+    /// <summary>The low half of a word (state and key, without the version).</summary>
+    public static long Low(InstanceState state, int keyId) => ((long)keyId << KeyShift) | (long)state;
+
+    public static bool LowMatches(long word, long low) => (word & LowMask) == low;
+
+    public static bool IsLegal(InstanceState from, InstanceState to) => ((LegalBits >> (((int)from * 8) + (int)to)) & 1) != 0;
+
+    /// <summary>
+    /// Moves from exactly <paramref name="expectedWord"/> to <paramref name="to"/>: into <see cref="InstanceState.Assigned"/>
+    /// with <paramref name="keyId"/>, into an unassigned state (Provisioning, Warm, Destroyed) with key 0, else keeping the
+    /// key. False when the slot moved on.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The transition is not legal (a bug).</exception>
-    public bool TryTransition(long expectedWord, InstanceState to, out long newWord)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryTransition(long expectedWord, InstanceState to, int keyId, out long newWord)
     {
         var from = StateOf(expectedWord);
         if (!IsLegal(from, to))
         {
-            throw new InvalidOperationException($"Instance slot {Id}: illegal transition {from} -> {to}.");
+            ThrowIllegal(from, to);
         }
 
-        newWord = (((expectedWord >> 8) + 1) << 8) | (long)to;
-
-        // The CAS is the linearization point: whoever wins owns the slot in its new state. Counts follow; they are
-        // exact whenever no transition is half-way (at quiescence).
-        if (Interlocked.CompareExchange(ref _word, newWord, expectedWord) != expectedWord)
+        var key = to switch
         {
-            return false;
-        }
+            InstanceState.Assigned => keyId,
+            InstanceState.Provisioning or InstanceState.Warm or InstanceState.Destroyed => 0,
+            _ => KeyIdOf(expectedWord),
+        };
+        newWord = (long)((((ulong)expectedWord >> 32) + 1) << 32) | Low(to, key);
 
-        Interlocked.Decrement(ref _stateCounts[(int)from]);
-        Interlocked.Increment(ref _stateCounts[(int)to]);
-        return true;
+        // The CAS is the linearization point: whoever wins owns the slot in its new state.
+        return Interlocked.CompareExchange(ref _word.Value, newWord, expectedWord) == expectedWord;
     }
+
+    /// <inheritdoc cref="TryTransition(long, InstanceState, int, out long)"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryTransition(long expectedWord, InstanceState to, out long newWord) =>
+        TryTransition(expectedWord, to, KeyIdOf(expectedWord), out newWord);
 
     /// <summary>Moves an owned slot from <paramref name="from"/>; the caller owns it, so losing the race is a bug.</summary>
     /// <exception cref="InvalidOperationException">The slot is not in <paramref name="from"/> or the transition is illegal.</exception>
-    public long Transition(InstanceState from, InstanceState to)
+    public long Transition(InstanceState from, InstanceState to, int keyId = 0)
     {
         var word = Word;
-        if (StateOf(word) != from || !TryTransition(word, to, out var newWord))
+        if (StateOf(word) != from || !TryTransition(word, to, keyId, out var newWord))
         {
             throw new InvalidOperationException(
-                $"Instance slot {Id}: expected state {from} for transition to {to}, found {StateOf(Word)}.");
+                $"Instance slot {Index}: expected state {from} for transition to {to}, found {StateOf(Word)}.");
         }
 
         return newWord;
     }
 
-    private static bool[,] BuildLegalTransitions()
+    private static void ThrowIllegal(InstanceState from, InstanceState to) =>
+        throw new InvalidOperationException($"Instance slot: illegal transition {from} -> {to}.");
+
+    private static ulong BuildLegalTransitions()
     {
-        var n = Enum.GetValues<InstanceState>().Length;
-        var t = new bool[n, n];
+        var bits = 0UL;
         void Allow(InstanceState from, params InstanceState[] to)
         {
             foreach (var s in to)
             {
-                t[(int)from, (int)s] = true;
+                bits |= 1UL << (((int)from * 8) + (int)s);
             }
         }
 
@@ -101,18 +142,25 @@ internal sealed class InstanceSlot
         Allow(InstanceState.Busy, InstanceState.Loaded, InstanceState.Recycling, InstanceState.Destroyed);
         Allow(InstanceState.Loaded, InstanceState.Busy, InstanceState.Recycling, InstanceState.Destroyed);
         Allow(InstanceState.Recycling, InstanceState.Warm, InstanceState.Destroyed);
-        return t;
+        Allow(InstanceState.Destroyed, InstanceState.Provisioning); // the slot (not the instance) is reused
+        return bits;
     }
 }
 
-/// <summary>A pool entry: a slot and the state word it had when it was pooled.</summary>
-internal readonly record struct SlotEntry(InstanceSlot Slot, long Word);
-
-/// <summary>The active pool's key: an instance holds one function's code for one tenant.</summary>
-internal readonly record struct ActiveKey(TenantId Tenant, string Function);
+/// <summary>A long alone on its cache lines (128 bytes: two lines, for adjacent-line prefetchers).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 128)]
+internal struct PaddedLong
+{
+    [FieldOffset(64)]
+    public long Value;
+}
 
 /// <summary>A busy instance handed to the executor, with how it was obtained.</summary>
+/// <remarks>
+/// The instance is captured at acquisition: once released, the slot may be reused for another instance at once, so
+/// nothing reads the slot's fields after giving it back.
+/// </remarks>
 internal readonly record struct PoolLease(InstanceSlot Slot, StartKind Kind, TimeSpan Provisioning, TimeSpan CodeLoad)
 {
-    public IInstance Instance => Slot.Instance!;
+    public IInstance Instance { get; } = Slot.Instance!;
 }

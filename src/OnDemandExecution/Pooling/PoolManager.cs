@@ -12,10 +12,10 @@ namespace OnDemandExecution.Pooling;
 /// function's code loaded), over one <see cref="IInstanceProvider"/>.
 /// </summary>
 /// <remarks>
-/// Ownership is decided by compare-and-swap on each slot's versioned state word (<see cref="InstanceSlot"/>): the pools
-/// hold entries that remember the word they were pushed with, and whoever moves a slot out of that exact word owns it.
-/// Stale entries (the slot expired or was reused since) fail the CAS and are dropped. The containers themselves are the
-/// BCL's concurrent collections here; the lock-free slot allocator of the follow-up issue replaces them.
+/// The slots, the warming pool and the active pools are the lock-free <see cref="SlotAllocator"/>'s: ownership is
+/// decided by compare-and-swap on each slot's versioned state word, which also carries the active key, so a warm hit
+/// and a release take no lock and allocate nothing. This class adds what is slow or asynchronous around it: creating,
+/// loading, recycling and destroying instances through the provider, capacity, refills and maintenance.
 /// </remarks>
 internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
 {
@@ -26,14 +26,10 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _providerTag;
 
-    private readonly ConcurrentQueue<SlotEntry> _warm = new();
-    private readonly ConcurrentDictionary<ActiveKey, ConcurrentStack<SlotEntry>> _active = new();
-    private readonly ConcurrentDictionary<long, InstanceSlot> _slots = new();
+    private readonly SlotAllocator _slots;
     private readonly ConcurrentDictionary<Task, byte> _background = new();
-    private readonly long[] _stateCounts = new long[Enum.GetValues<InstanceState>().Length];
     private readonly CancellationTokenSource _shutdown = new();
 
-    private long _nextSlotId;
     private long _liveInstances; // reserved capacity: every slot not yet destroyed, plus reservations being created
     private long _created;
     private long _destroyed;
@@ -61,6 +57,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         _logger = (ILogger?)loggerFactory?.CreateLogger<PoolManager>() ?? NullLogger.Instance;
         _providerTag = new(OnDemandExecutionDiagnostics.ProviderTag, provider.Name);
         _warmTarget = _options.WarmingPoolSize;
+        _slots = new SlotAllocator(Math.Clamp(_options.MaxInstances, 16, 1024));
         metrics.ObservePoolsWith(GetSnapshot);
     }
 
@@ -79,9 +76,13 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         }
     }
 
+    /// <summary>The allocator under the pools (for tests and diagnostics).</summary>
+    internal SlotAllocator Slots => _slots;
+
     public PoolSnapshot GetSnapshot()
     {
-        long Count(InstanceState s) => Volatile.Read(ref _stateCounts[(int)s]);
+        var counts = _slots.CountStates();
+        long Count(InstanceState s) => counts[(int)s];
         return new PoolSnapshot(
             Provisioning: Count(InstanceState.Provisioning),
             Warm: Count(InstanceState.Warm),
@@ -94,6 +95,8 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             Recycled: Volatile.Read(ref _recycled));
     }
 
+    public IReadOnlyList<ActivePoolCounts> GetActivePools() => _slots.Keys.Select(SlotAllocator.CountKey).ToArray();
+
     /// <summary>
     /// Gets a busy instance holding <paramref name="function"/>'s code for <paramref name="tenant"/>: an idle one of the
     /// active pool (warm hit), else a warming-pool one assigned and loaded now, else a new one (cold start).
@@ -101,7 +104,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     public async ValueTask<PoolLease> AcquireAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        if (TryAcquireIdle(new ActiveKey(tenant, function.Name), tenant, out var idle))
+        if (_slots.TryGetKey(tenant, function.Name, out var key) && _slots.TryAcquire(key, out var idle))
         {
             return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
         }
@@ -112,17 +115,17 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     /// <summary>A warming-pool instance assigned and loaded now, else a cold start; busy and owned by the caller.</summary>
     private async ValueTask<PoolLease> AcquireFreshAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
     {
+        var key = _slots.GetOrAddKey(tenant, function.Name);
         var kind = StartKind.WarmPool;
         var provisioning = TimeSpan.Zero;
         var requiredMemory = function.MemoryMb ?? 0;
-        if (requiredMemory > _options.WarmInstance.MemoryMb || !TryTakeWarm(tenant, out var slot))
+        if (requiredMemory > _options.WarmInstance.MemoryMb || !_slots.TryTakeWarm(key, out var slot))
         {
             kind = StartKind.Cold;
             var started = _time.GetTimestamp();
             var spec = requiredMemory > _options.WarmInstance.MemoryMb ? _options.WarmInstance with { MemoryMb = requiredMemory } : _options.WarmInstance;
             slot = await CreateSlotAsync(spec, "cold start", mayEvict: true, cancellationToken).ConfigureAwait(false);
-            slot.Tenant = tenant;
-            slot.Transition(InstanceState.Provisioning, InstanceState.Assigned);
+            _slots.Assign(slot, key, InstanceState.Provisioning);
             provisioning = _time.GetElapsedTime(started);
         }
 
@@ -148,7 +151,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         }
 
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        var missing = count - IdleCount(new ActiveKey(tenant, function.Name));
+        var missing = count - (_slots.TryGetKey(tenant, function.Name, out var key) ? SlotAllocator.CountKey(key).Idle : 0);
         var loaded = 0;
         for (; loaded < missing; loaded++)
         {
@@ -180,16 +183,18 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
 
         if (keepAlive == TimeSpan.Zero)
         {
-            slot.Transition(InstanceState.Busy, InstanceState.Recycling);
+            if (!_slots.TryRetire(slot, slot.Word))
+            {
+                throw new InvalidOperationException($"Instance slot {slot.Index} changed while its owner released it.");
+            }
+
             Track(RetireAsync(slot, "no keep-alive", _shutdown.Token).AsTask());
             return;
         }
 
         slot.KeepAlive = keepAlive;
         slot.LastUsedTimestamp = _time.GetTimestamp();
-        var word = slot.Transition(InstanceState.Busy, InstanceState.Loaded);
-        var key = new ActiveKey(slot.Tenant, slot.Function!.Name);
-        _active.GetOrAdd(key, static _ => new ConcurrentStack<SlotEntry>()).Push(new SlotEntry(slot, word));
+        var word = _slots.Release(slot);
 
         // DisposeAsync sets the flag and then sweeps; we published Loaded (a full fence) and then read the flag, so at
         // least one of us sees the other: either the sweep finds the slot Loaded, or we see the flag and take it back.
@@ -263,12 +268,13 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         await _shutdown.CancelAsync().ConfigureAwait(false);
 
         // Sweep every slot no one owns. Busy/Assigned ones are destroyed by their owner on release, Provisioning ones by
-        // their creator, Recycling ones by the retiring maintenance pass: each of them checks the flag after publishing.
-        foreach (var slot in _slots.Values)
+        // their creator, Recycling ones by the retiring maintenance pass, warm ones popped by a health check by that
+        // check: each of them checks the flag after publishing.
+        DrainWarm("shutdown");
+        foreach (var slot in _slots.Slots)
         {
             var word = slot.Word;
-            var state = InstanceSlot.StateOf(word);
-            if ((state is InstanceState.Warm or InstanceState.Loaded) && slot.TryTransition(word, InstanceState.Destroyed, out _))
+            if (InstanceSlot.StateOf(word) == InstanceState.Loaded && slot.TryTransition(word, InstanceState.Destroyed, out _))
             {
                 Destroy(slot, "shutdown");
             }
@@ -288,64 +294,6 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
 
         Log.PoolStopped(_logger, Volatile.Read(ref _destroyed));
         _shutdown.Dispose();
-    }
-
-    private bool TryAcquireIdle(ActiveKey key, TenantId tenant, out InstanceSlot slot)
-    {
-        if (_active.TryGetValue(key, out var stack))
-        {
-            while (stack.TryPop(out var entry))
-            {
-                if (entry.Slot.TryTransition(entry.Word, InstanceState.Busy, out _))
-                {
-                    if (entry.Slot.Tenant != tenant)
-                    {
-                        // Unreachable by construction (entries are keyed by tenant); fail loudly rather than leak data.
-                        throw new InvalidOperationException($"Instance slot {entry.Slot.Id} of tenant '{entry.Slot.Tenant}' was found in the active pool of tenant '{tenant}'.");
-                    }
-
-                    slot = entry.Slot;
-                    return true;
-                }
-            }
-        }
-
-        slot = null!;
-        return false;
-    }
-
-    /// <summary>Idle instances of a key still in the active pool (entries whose slot has not moved on).</summary>
-    private int IdleCount(ActiveKey key)
-    {
-        var n = 0;
-        if (_active.TryGetValue(key, out var stack))
-        {
-            foreach (var entry in stack)
-            {
-                if (entry.Slot.Word == entry.Word)
-                {
-                    n++;
-                }
-            }
-        }
-
-        return n;
-    }
-
-    private bool TryTakeWarm(TenantId tenant, out InstanceSlot slot)
-    {
-        while (_warm.TryDequeue(out var entry))
-        {
-            if (entry.Slot.TryTransition(entry.Word, InstanceState.Assigned, out _))
-            {
-                entry.Slot.Tenant = tenant;
-                slot = entry.Slot;
-                return true;
-            }
-        }
-
-        slot = null!;
-        return false;
     }
 
     private async ValueTask LoadAsync(InstanceSlot slot, FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
@@ -390,7 +338,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     private async ValueTask<InstanceSlot> CreateSlotAsync(InstanceSpec spec, string purpose, bool mayEvict, CancellationToken cancellationToken)
     {
         ReserveCapacity(mayEvict);
-        var slot = new InstanceSlot(Interlocked.Increment(ref _nextSlotId), _stateCounts);
+        var slot = _slots.Rent();
         using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.CreateInstanceActivity);
         activity?.SetTag(OnDemandExecutionDiagnostics.ProviderTag, _provider.Name);
         var started = _time.GetTimestamp();
@@ -405,6 +353,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         {
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             slot.Transition(InstanceState.Provisioning, InstanceState.Destroyed);
+            _slots.Return(slot);
             Interlocked.Decrement(ref _liveInstances);
             if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
@@ -431,7 +380,6 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             };
         }
 
-        _slots[slot.Id] = slot;
         Interlocked.Increment(ref _created);
         _metrics.InstancesCreated.Add(1, _providerTag);
         activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, slot.Instance.Id);
@@ -474,7 +422,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         // Prefer the least recently used idle instance of the active pool, then an unassigned warm one.
         InstanceSlot? oldest = null;
         long oldestWord = 0;
-        foreach (var slot in _slots.Values)
+        foreach (var slot in _slots.Slots)
         {
             var word = slot.Word;
             if (InstanceSlot.StateOf(word) == InstanceState.Loaded && (oldest is null || slot.LastUsedTimestamp < oldest.LastUsedTimestamp))
@@ -490,13 +438,11 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             return true;
         }
 
-        while (_warm.TryDequeue(out var entry))
+        if (_slots.TryPopWarm(out var warm))
         {
-            if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
-            {
-                Destroy(entry.Slot, "evicted");
-                return true;
-            }
+            warm.Transition(InstanceState.Warm, InstanceState.Destroyed);
+            Destroy(warm, "evicted");
+            return true;
         }
 
         return oldest is not null; // lost a race for it: someone else freed or took it, worth another try
@@ -505,11 +451,12 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     /// <summary>Releases a slot already moved to <see cref="InstanceState.Destroyed"/> by its owner.</summary>
     private void Destroy(InstanceSlot slot, string reason)
     {
-        _slots.TryRemove(slot.Id, out _);
+        var instance = slot.Instance;
+        _slots.Return(slot); // reusable from here on: only the captured instance is used below
         Interlocked.Decrement(ref _liveInstances);
         Interlocked.Increment(ref _destroyed);
         _metrics.InstancesDestroyed.Add(1, _providerTag, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.ReasonTag, reason));
-        if (slot.Instance is { } instance)
+        if (instance is not null)
         {
             Log.InstanceDestroyed(_logger, instance.Id, reason);
             Track(DisposeInstanceAsync(instance));
@@ -544,12 +491,23 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             TaskScheduler.Default);
     }
 
-    private void EnqueueWarm(InstanceSlot slot, long word)
+    /// <summary>Pools an owned slot as warm (from Provisioning or Recycling); after shutdown began, drains the pool again.</summary>
+    private void EnqueueWarm(InstanceSlot slot, InstanceState from)
     {
-        _warm.Enqueue(new SlotEntry(slot, word));
-        if (IsDisposed && slot.TryTransition(word, InstanceState.Destroyed, out _))
+        _slots.PushWarm(slot, from);
+        if (IsDisposed)
         {
-            Destroy(slot, "shutdown");
+            DrainWarm("shutdown");
+        }
+    }
+
+    /// <summary>Destroys every instance of the warming pool.</summary>
+    private void DrainWarm(string reason)
+    {
+        while (_slots.TryPopWarm(out var slot))
+        {
+            slot.Transition(InstanceState.Warm, InstanceState.Destroyed);
+            Destroy(slot, reason);
         }
     }
 
@@ -587,7 +545,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     /// <summary>How many instances the warming pool lacks, counting creations in flight.</summary>
     private int WarmDeficit() => WarmingPoolTarget - (int)WarmCount - Volatile.Read(ref _warmProvisioning);
 
-    private long WarmCount => Volatile.Read(ref _stateCounts[(int)InstanceState.Warm]);
+    private long WarmCount => _slots.WarmCount;
 
     private async Task RefillLoopAsync(CancellationToken cancellationToken)
     {
@@ -620,7 +578,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         try
         {
             var slot = await CreateSlotAsync(_options.WarmInstance, "warming pool", mayEvict: false, cancellationToken).ConfigureAwait(false);
-            EnqueueWarm(slot, slot.Transition(InstanceState.Provisioning, InstanceState.Warm));
+            EnqueueWarm(slot, InstanceState.Provisioning);
             return true;
         }
         catch (Exception ex) when (ex is OnDemandExecutionException or OperationCanceledException)
@@ -637,7 +595,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     {
         var now = _time.GetTimestamp();
         var expired = 0;
-        foreach (var slot in _slots.Values)
+        foreach (var slot in _slots.Slots)
         {
             var word = slot.Word;
             if (InstanceSlot.StateOf(word) != InstanceState.Loaded)
@@ -648,7 +606,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             // LastUsedTimestamp was written before the slot published this word; if it is reused meanwhile, the word
             // changes and the CAS below fails, so a fresh timestamp is never judged by a stale word.
             var idle = _time.GetElapsedTime(slot.LastUsedTimestamp, now);
-            if (slot.KeepAlive == Timeout.InfiniteTimeSpan || idle < slot.KeepAlive || !slot.TryTransition(word, InstanceState.Recycling, out _))
+            if (slot.KeepAlive == Timeout.InfiniteTimeSpan || idle < slot.KeepAlive || !_slots.TryRetire(slot, word))
             {
                 continue;
             }
@@ -656,11 +614,6 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
             expired++;
             Log.InstanceExpired(_logger, slot.Instance!.Id, slot.Function!.Name, idle.TotalSeconds);
             await RetireAsync(slot, "expired", cancellationToken).ConfigureAwait(false);
-        }
-
-        if (expired > 0)
-        {
-            PruneActive();
         }
     }
 
@@ -686,12 +639,10 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
 
             if (recycled)
             {
-                slot.Tenant = default;
-                slot.Function = null;
                 Interlocked.Increment(ref _recycled);
                 _metrics.InstancesRecycled.Add(1, _providerTag);
                 Log.InstanceRecycled(_logger, slot.Instance!.Id);
-                EnqueueWarm(slot, slot.Transition(InstanceState.Recycling, InstanceState.Warm));
+                EnqueueWarm(slot, InstanceState.Recycling);
                 return;
             }
         }
@@ -700,62 +651,63 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         Destroy(slot, reason);
     }
 
-    /// <summary>Drops stale entries (slots that expired since they were pushed) from the active pool's stacks.</summary>
-    private void PruneActive()
+    private async ValueTask DropDeadWarmAsync(CancellationToken cancellationToken)
     {
-        foreach (var stack in _active.Values)
+        // Take them all out first: the warming pool is a stack, so one put back would be popped again at once.
+        var checking = new List<InstanceSlot>((int)WarmCount);
+        while (_slots.TryPopWarm(out var popped))
         {
-            var entries = new SlotEntry[Math.Max(stack.Count, 1)];
-            var n = stack.TryPopRange(entries);
-            for (var i = n - 1; i >= 0; i--)
+            checking.Add(popped);
+        }
+
+        var next = 0;
+        try
+        {
+            for (; next < checking.Count; next++)
             {
-                if (entries[i].Slot.Word == entries[i].Word)
+                var slot = checking[next];
+                InstanceHealth health;
+                try
                 {
-                    stack.Push(entries[i]);
+                    health = await slot.Instance!.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    health = InstanceHealth.Dead;
+                }
+
+                if (health == InstanceHealth.Healthy)
+                {
+                    _slots.RepoolWarm(slot);
+                }
+                else
+                {
+                    slot.Transition(InstanceState.Warm, InstanceState.Destroyed);
+                    Destroy(slot, "unhealthy");
                 }
             }
         }
-    }
-
-    private async ValueTask DropDeadWarmAsync(CancellationToken cancellationToken)
-    {
-        var count = _warm.Count;
-        for (var i = 0; i < count && _warm.TryDequeue(out var entry); i++)
+        finally
         {
-            if (entry.Slot.Word != entry.Word)
+            // Stopped early (cancelled): the unchecked ones go back as they were.
+            for (; next < checking.Count; next++)
             {
-                continue; // stale
+                _slots.RepoolWarm(checking[next]);
             }
 
-            InstanceHealth health;
-            try
+            if (IsDisposed)
             {
-                health = await entry.Slot.Instance!.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                health = InstanceHealth.Dead;
-            }
-
-            if (health == InstanceHealth.Healthy)
-            {
-                EnqueueWarm(entry.Slot, entry.Word);
-            }
-            else if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
-            {
-                Destroy(entry.Slot, "unhealthy");
+                DrainWarm("shutdown");
             }
         }
     }
 
     private void TrimWarm()
     {
-        while (WarmCount > WarmingPoolTarget && _warm.TryDequeue(out var entry))
+        while (WarmCount > WarmingPoolTarget && _slots.TryPopWarm(out var slot))
         {
-            if (entry.Slot.TryTransition(entry.Word, InstanceState.Destroyed, out _))
-            {
-                Destroy(entry.Slot, "trimmed");
-            }
+            slot.Transition(InstanceState.Warm, InstanceState.Destroyed);
+            Destroy(slot, "trimmed");
         }
     }
 }

@@ -24,3 +24,15 @@ public readonly record struct PoolSnapshot(
     /// <summary>Instances that exist now (every state but destroyed).</summary>
     public long Live => Provisioning + Warm + Assigned + Idle + Busy + Recycling;
 }
+
+/// <summary>The instances one tenant holds for one function (an active pool), by state.</summary>
+/// <param name="Tenant">The tenant.</param>
+/// <param name="Function">The function's name.</param>
+/// <param name="Idle">Instances holding the code, waiting for a request (warm hits).</param>
+/// <param name="Assigned">Instances assigned and loading the code.</param>
+/// <param name="Busy">Instances running a call.</param>
+public readonly record struct ActivePoolCounts(TenantId Tenant, string Function, long Idle, long Assigned, long Busy)
+{
+    /// <summary>All instances of the pool.</summary>
+    public long Total => Idle + Assigned + Busy;
+}

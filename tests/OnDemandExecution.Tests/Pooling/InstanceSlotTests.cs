@@ -24,6 +24,7 @@ public class InstanceSlotTests
         (InstanceState.Loaded, InstanceState.Destroyed),
         (InstanceState.Recycling, InstanceState.Warm),
         (InstanceState.Recycling, InstanceState.Destroyed),
+        (InstanceState.Destroyed, InstanceState.Provisioning), // the slot is reused for a new instance
     ];
 
     public static TheoryData<InstanceState, InstanceState> Legal()
@@ -55,16 +56,44 @@ public class InstanceSlotTests
     }
 
     [Fact]
-    public void Constructor_NewSlot_IsProvisioningAndCounted()
+    public void Constructor_NewSlot_IsFreeWithItsIndex()
     {
-        var counts = NewCounts();
+        var slot = new InstanceSlot(7);
 
-        var slot = new InstanceSlot(7, counts);
+        Assert.Equal(7, slot.Index);
+        Assert.Equal(InstanceState.Destroyed, slot.State);
+        Assert.Equal(0, InstanceSlot.KeyIdOf(slot.Word));
+        Assert.Equal(-1, slot.Next);
+    }
 
-        Assert.Equal(7, slot.Id);
-        Assert.Equal(InstanceState.Provisioning, slot.State);
-        Assert.Equal(1, counts[(int)InstanceState.Provisioning]);
-        Assert.Equal(1, counts.Sum());
+    [Fact]
+    public void KeyId_IsSetOnAssign_KeptWhileAssigned_AndClearedWhenUnassigned()
+    {
+        var slot = SlotIn(InstanceState.Warm);
+
+        var assigned = slot.Transition(InstanceState.Warm, InstanceState.Assigned, keyId: 42);
+        var busy = slot.Transition(InstanceState.Assigned, InstanceState.Busy);
+        var loaded = slot.Transition(InstanceState.Busy, InstanceState.Loaded);
+        var recycling = slot.Transition(InstanceState.Loaded, InstanceState.Recycling);
+        var warm = slot.Transition(InstanceState.Recycling, InstanceState.Warm, keyId: 99);
+
+        Assert.Equal([42, 42, 42, 42, 0], new[] { assigned, busy, loaded, recycling, warm }.Select(InstanceSlot.KeyIdOf));
+        Assert.True(InstanceSlot.LowMatches(loaded, InstanceSlot.Low(InstanceState.Loaded, 42)));
+        Assert.False(InstanceSlot.LowMatches(loaded, InstanceSlot.Low(InstanceState.Loaded, 43)));
+        Assert.False(InstanceSlot.LowMatches(busy, InstanceSlot.Low(InstanceState.Loaded, 42)));
+    }
+
+    [Fact]
+    public void KeyId_UsesAll24Bits_WithoutTouchingStateOrVersion()
+    {
+        var slot = SlotIn(InstanceState.Warm);
+        var before = slot.Word;
+
+        var word = slot.Transition(InstanceState.Warm, InstanceState.Assigned, InstanceSlot.MaxKeyId);
+
+        Assert.Equal(InstanceSlot.MaxKeyId, InstanceSlot.KeyIdOf(word));
+        Assert.Equal(InstanceState.Assigned, InstanceSlot.StateOf(word));
+        Assert.Equal((before >>> 32) + 1, word >>> 32);
     }
 
     [Fact]
@@ -83,10 +112,9 @@ public class InstanceSlotTests
 
     [Theory]
     [MemberData(nameof(Legal))]
-    public void TryTransition_LegalFromCurrentWord_SucceedsAndMovesTheCount(InstanceState from, InstanceState to)
+    public void TryTransition_LegalFromCurrentWord_Succeeds(InstanceState from, InstanceState to)
     {
-        var counts = NewCounts();
-        var slot = SlotIn(from, counts);
+        var slot = SlotIn(from);
         var word = slot.Word;
 
         Assert.True(slot.TryTransition(word, to, out var newWord));
@@ -95,62 +123,49 @@ public class InstanceSlotTests
         Assert.Equal(newWord, slot.Word);
         Assert.Equal(to, InstanceSlot.StateOf(newWord));
         Assert.NotEqual(word, newWord);
-        Assert.Equal(1, counts[(int)to]);
-        Assert.Equal(0, counts[(int)from]);
-        Assert.Equal(1, counts.Sum());
     }
 
     [Theory]
     [MemberData(nameof(Legal))]
-    public void Transition_LegalFromExpectedState_ReturnsNewWordAndMovesTheCount(InstanceState from, InstanceState to)
+    public void Transition_LegalFromExpectedState_ReturnsNewWord(InstanceState from, InstanceState to)
     {
-        var counts = NewCounts();
-        var slot = SlotIn(from, counts);
+        var slot = SlotIn(from);
 
         var newWord = slot.Transition(from, to);
 
         Assert.Equal(newWord, slot.Word);
         Assert.Equal(to, slot.State);
-        Assert.Equal(1, counts[(int)to]);
-        Assert.Equal(1, counts.Sum());
     }
 
     [Theory]
     [MemberData(nameof(Illegal))]
     public void TryTransition_Illegal_ThrowsAndChangesNothing(InstanceState from, InstanceState to)
     {
-        var counts = NewCounts();
-        var slot = SlotIn(from, counts);
+        var slot = SlotIn(from);
         var word = slot.Word;
 
         var ex = Assert.Throws<InvalidOperationException>(() => slot.TryTransition(word, to, out _));
 
         Assert.Contains($"{from} -> {to}", ex.Message, StringComparison.Ordinal);
         Assert.Equal(word, slot.Word);
-        Assert.Equal(1, counts[(int)from]);
-        Assert.Equal(1, counts.Sum());
     }
 
     [Theory]
     [MemberData(nameof(Illegal))]
     public void Transition_Illegal_ThrowsAndChangesNothing(InstanceState from, InstanceState to)
     {
-        var counts = NewCounts();
-        var slot = SlotIn(from, counts);
+        var slot = SlotIn(from);
         var word = slot.Word;
 
         Assert.Throws<InvalidOperationException>(() => slot.Transition(from, to));
 
         Assert.Equal(word, slot.Word);
-        Assert.Equal(1, counts[(int)from]);
-        Assert.Equal(1, counts.Sum());
     }
 
     [Fact]
     public void TryTransition_StaleWord_FailsAndChangesNothing()
     {
-        var counts = NewCounts();
-        var slot = new InstanceSlot(1, counts);
+        var slot = SlotIn(InstanceState.Provisioning);
         var stale = slot.Word;
         slot.Transition(InstanceState.Provisioning, InstanceState.Warm);
         var current = slot.Word;
@@ -160,9 +175,6 @@ public class InstanceSlotTests
 
         Assert.Equal(current, slot.Word);
         Assert.Equal(InstanceState.Warm, slot.State);
-        Assert.Equal(1, counts[(int)InstanceState.Warm]);
-        Assert.Equal(0, counts[(int)InstanceState.Assigned]);
-        Assert.Equal(1, counts.Sum());
     }
 
     [Fact]
@@ -170,8 +182,7 @@ public class InstanceSlotTests
     {
         // ABA: the slot is Loaded again, but it was reused (Busy) in between; an entry pushed with the first Loaded
         // word must not win it.
-        var counts = NewCounts();
-        var slot = SlotIn(InstanceState.Loaded, counts);
+        var slot = SlotIn(InstanceState.Loaded);
         var firstLoaded = slot.Word;
         slot.Transition(InstanceState.Loaded, InstanceState.Busy);
         var secondLoaded = slot.Transition(InstanceState.Busy, InstanceState.Loaded);
@@ -181,20 +192,18 @@ public class InstanceSlotTests
         Assert.False(slot.TryTransition(firstLoaded, InstanceState.Destroyed, out _));
         Assert.Equal(InstanceState.Loaded, slot.State);
         Assert.True(slot.TryTransition(secondLoaded, InstanceState.Destroyed, out _));
-        Assert.Equal(1, counts[(int)InstanceState.Destroyed]);
-        Assert.Equal(1, counts.Sum());
     }
 
     [Fact]
     public void TryTransition_EveryTransition_IncreasesTheVersion()
     {
-        var slot = new InstanceSlot(1, NewCounts());
-        var versions = new List<long> { slot.Word >> 8 };
+        var slot = SlotIn(InstanceState.Provisioning);
+        var versions = new List<long> { slot.Word >>> 32 };
         InstanceState[] path = [InstanceState.Warm, InstanceState.Assigned, InstanceState.Busy, InstanceState.Loaded, InstanceState.Busy, InstanceState.Loaded, InstanceState.Recycling, InstanceState.Warm];
         foreach (var to in path)
         {
             Assert.True(slot.TryTransition(slot.Word, to, out var word));
-            versions.Add(word >> 8);
+            versions.Add(word >>> 32);
         }
 
         for (var i = 1; i < versions.Count; i++)
@@ -206,8 +215,7 @@ public class InstanceSlotTests
     [Fact]
     public void Transition_WrongCurrentState_Throws()
     {
-        var counts = NewCounts();
-        var slot = SlotIn(InstanceState.Warm, counts);
+        var slot = SlotIn(InstanceState.Warm);
         var word = slot.Word;
 
         // Provisioning -> Assigned is legal, but the slot is Warm.
@@ -215,14 +223,12 @@ public class InstanceSlotTests
 
         Assert.Contains("Warm", ex.Message, StringComparison.Ordinal);
         Assert.Equal(word, slot.Word);
-        Assert.Equal(1, counts[(int)InstanceState.Warm]);
     }
 
     [Fact]
-    public void TryTransition_ManySlotsConcurrently_CountsStayExact()
+    public void TryTransition_ManySlotsConcurrently_EachEndsWhereItsOwnerLeftIt()
     {
-        var counts = NewCounts();
-        var slots = Enumerable.Range(0, 64).Select(i => new InstanceSlot(i, counts)).ToArray();
+        var slots = Enumerable.Range(0, 64).Select(_ => SlotIn(InstanceState.Provisioning)).ToArray();
 
         Parallel.ForEach(slots, slot =>
         {
@@ -237,17 +243,17 @@ public class InstanceSlotTests
             slot.Transition(InstanceState.Busy, InstanceState.Loaded);
         });
 
-        Assert.Equal(64, counts[(int)InstanceState.Loaded]);
-        Assert.Equal(64, counts.Sum());
+        Assert.All(slots, s => Assert.Equal(InstanceState.Loaded, s.State));
+        Assert.All(slots, s => Assert.Equal(1 + 1 + 1 + 200 + 1, s.Word >>> 32)); // reuse, assign, busy, 200 flips, park
+
     }
 
     [Fact]
     public void TryTransition_RacingOwners_ExactlyOneWins()
     {
-        var counts = NewCounts();
         for (var round = 0; round < 200; round++)
         {
-            var slot = SlotIn(InstanceState.Loaded, counts);
+            var slot = SlotIn(InstanceState.Loaded);
             var word = slot.Word;
             var wins = 0;
             Parallel.For(0, 8, _ =>
@@ -262,14 +268,10 @@ public class InstanceSlotTests
             slot.Transition(InstanceState.Busy, InstanceState.Destroyed);
         }
 
-        Assert.Equal(200, counts[(int)InstanceState.Destroyed]);
-        Assert.Equal(200, counts.Sum());
     }
 
-    private static long[] NewCounts() => new long[AllStates.Length];
-
     /// <summary>A new slot driven to <paramref name="state"/> along legal transitions.</summary>
-    private static InstanceSlot SlotIn(InstanceState state, long[] counts)
+    private static InstanceSlot SlotIn(InstanceState state)
     {
         InstanceState[] path = state switch
         {
@@ -283,11 +285,12 @@ public class InstanceSlotTests
             _ => throw new ArgumentOutOfRangeException(nameof(state)),
         };
 
-        var slot = new InstanceSlot(1, counts);
+        var slot = new InstanceSlot(1);
+        slot.Transition(InstanceState.Destroyed, InstanceState.Provisioning);
         var current = InstanceState.Provisioning;
         foreach (var next in path)
         {
-            slot.Transition(current, next);
+            slot.Transition(current, next, keyId: 5);
             current = next;
         }
 
