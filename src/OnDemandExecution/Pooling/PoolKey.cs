@@ -95,7 +95,7 @@ internal sealed class PoolKey
             }
         }
 
-        // A hint to a departed slot is harmless (its word no longer matches) but would keep it reachable from here.
+        // A hint to a departed slot is harmless (its word no longer matches) but costs a failed try: clear it.
         for (var i = 0; i < _hints.Length; i += HintStride)
         {
             Interlocked.CompareExchange(ref _hints[i], null, slot);

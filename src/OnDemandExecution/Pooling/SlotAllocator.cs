@@ -246,13 +246,15 @@ internal sealed class SlotAllocator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Release(InstanceSlot slot)
     {
+        // Read the key while we own the slot: once it is Loaded, another thread may retire it and clear the key.
+        var key = slot.Key!;
         var word = slot.Word;
         if (InstanceSlot.StateOf(word) != InstanceState.Busy || !slot.TryTransition(word, InstanceState.Loaded, out var released))
         {
             return ThrowNotBusy(slot);
         }
 
-        Volatile.Write(ref slot.Key!.Hint, slot);
+        Volatile.Write(ref key.Hint, slot); // may point at a slot retired meanwhile: a hint is checked before use
         return released;
     }
 
@@ -313,6 +315,28 @@ internal sealed class SlotAllocator
         }
 
         return new ActivePoolCounts(key.Tenant, key.Function, idle, assigned, busy);
+    }
+
+    /// <summary>The indices in the free list (top first); meaningful at quiescence only (tests, diagnostics).</summary>
+    internal List<int> FreeIndices() => Walk(Volatile.Read(ref _freeHead.Value));
+
+    /// <summary>The indices in the warming pool (top first); meaningful at quiescence only (tests, diagnostics).</summary>
+    internal List<int> WarmIndices() => Walk(Volatile.Read(ref _warmHead.Value));
+
+    private List<int> Walk(long head)
+    {
+        var indices = new List<int>();
+        var count = Count;
+        for (var i = (int)(uint)head - 1; i >= 0; i = this[i]!.Next)
+        {
+            indices.Add(i);
+            if (indices.Count > count)
+            {
+                throw new InvalidOperationException("A pool stack has a cycle.");
+            }
+        }
+
+        return indices;
     }
 
     // ---- internals --------------------------------------------------------------------------------------------

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OnDemandExecution;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Chooses a shipped keep-alive policy: none, fixed, the hybrid histogram, or the periodicity policy.</summary>
+public static class KeepAlivePolicyBuilderExtensions
+{
+    /// <summary>Keeps every idle instance for <paramref name="keepAlive"/> (functions that set their own keep-alive keep it).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="keepAlive">The keep-alive; <see cref="TimeSpan.Zero"/> keeps nothing, <see cref="Timeout.InfiniteTimeSpan"/> keeps forever.</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder UseFixedKeepAlive(this IOnDemandExecutionBuilder builder, TimeSpan keepAlive)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var policy = new FixedKeepAlivePolicy(keepAlive); // validates now
+        return builder.UseKeepAlivePolicy(_ => policy);
+    }
+
+    /// <summary>
+    /// Retires every instance as soon as its call ends (recycled into the warming pool when it needs one): the
+    /// "no keep-alive" baseline, which is <c>new FixedKeepAlivePolicy(TimeSpan.Zero)</c>.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder UseNoKeepAlive(this IOnDemandExecutionBuilder builder) => builder.UseFixedKeepAlive(TimeSpan.Zero);
+
+    /// <summary>Uses <see cref="PeriodicKeepAlivePolicy"/>: periodic functions are pre-loaded just in time, others get a fixed keep-alive.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures <see cref="PeriodicKeepAliveOptions"/>; validated when the policy is created (and at host start).</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder UsePeriodicKeepAlive(this IOnDemandExecutionBuilder builder, Action<PeriodicKeepAliveOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<PeriodicKeepAliveOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PeriodicKeepAliveOptions>, PeriodicKeepAliveOptionsValidator>());
+        return builder.UseKeepAlivePolicy<PeriodicKeepAlivePolicy>();
+    }
+
+    /// <summary>Uses <see cref="HybridHistogramKeepAlivePolicy"/> (Shahrad et al., USENIX ATC 2020).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures <see cref="HybridHistogramOptions"/>; validated when the policy is created (and at host start).</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder UseHybridHistogramKeepAlive(this IOnDemandExecutionBuilder builder, Action<HybridHistogramOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<HybridHistogramOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HybridHistogramOptions>, HybridHistogramOptionsValidator>());
+        return builder.UseKeepAlivePolicy<HybridHistogramKeepAlivePolicy>();
+    }
+}
