@@ -4,8 +4,9 @@ using System.Runtime.InteropServices;
 namespace OnDemandExecution.Pooling;
 
 /// <summary>
-/// One cell of the <see cref="SlotAllocator"/>'s table: an instance and its state word. The word is changed only by
-/// <see cref="Interlocked.CompareExchange(ref long, long, long)"/> and packs three fields:
+/// One cell of the <see cref="SlotAllocator"/>'s table: an instance and its state word. The word is changed by
+/// <see cref="Interlocked.CompareExchange(ref long, long, long)"/> (the one exception is the owner's release, see
+/// <see cref="ReleaseOwned"/>) and packs three fields:
 /// <code>
 ///  63            32 31               8 7       0
 /// [    version     |   active key id  |  state  ]
@@ -26,6 +27,7 @@ internal sealed class InstanceSlot
     public const int MaxKeyId = (1 << 24) - 1;
 
     private const long LowMask = 0xFFFF_FFFF;
+    private const long StateMask = 0xFF;
     private const int KeyShift = 8;
 
     // Bit (from * 8 + to) is set when from -> to is legal.
@@ -97,7 +99,7 @@ internal sealed class InstanceSlot
             InstanceState.Provisioning or InstanceState.Warm or InstanceState.Destroyed => 0,
             _ => KeyIdOf(expectedWord),
         };
-        newWord = (long)((((ulong)expectedWord >> 32) + 1) << 32) | Low(to, key);
+        newWord = NextVersion(expectedWord) | Low(to, key);
 
         // The CAS is the linearization point: whoever wins owns the slot in its new state.
         return Interlocked.CompareExchange(ref _word.Value, newWord, expectedWord) == expectedWord;
@@ -107,6 +109,38 @@ internal sealed class InstanceSlot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryTransition(long expectedWord, InstanceState to, out long newWord) =>
         TryTransition(expectedWord, to, KeyIdOf(expectedWord), out newWord);
+
+    /// <summary>Claims an idle slot: from exactly <paramref name="idleWord"/> (Loaded) to Busy with the same key; false when it moved on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryClaim(long idleWord)
+    {
+        var busy = NextVersion(idleWord) | ((idleWord & LowMask & ~StateMask) | (long)InstanceState.Busy);
+        return Interlocked.CompareExchange(ref _word.Value, busy, idleWord) == idleWord;
+    }
+
+    /// <summary>
+    /// The owner's release: Busy -> Loaded, same key, published with a release store rather than a compare-and-swap.
+    /// </summary>
+    /// <remarks>
+    /// Sound because a Busy word is only ever written by the slot's owner: every other actor (warm hits, expiry,
+    /// eviction, shutdown) compares-and-swaps from a Loaded or Warm word, never from a Busy one. The store publishes the
+    /// fields the owner wrote before it (key, keep-alive, last use) exactly as a compare-and-swap would, at a fraction of
+    /// the cost; it is the one write of a word that is not a compare-and-swap.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">The slot is not Busy (released twice, or never acquired).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long ReleaseOwned()
+    {
+        var word = Word;
+        if (StateOf(word) != InstanceState.Busy)
+        {
+            ThrowNotBusy();
+        }
+
+        var idle = NextVersion(word) | ((word & LowMask & ~StateMask) | (long)InstanceState.Loaded);
+        Volatile.Write(ref _word.Value, idle);
+        return idle;
+    }
 
     /// <summary>Moves an owned slot from <paramref name="from"/>; the caller owns it, so losing the race is a bug.</summary>
     /// <exception cref="InvalidOperationException">The slot is not in <paramref name="from"/> or the transition is illegal.</exception>
@@ -121,6 +155,12 @@ internal sealed class InstanceSlot
 
         return newWord;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long NextVersion(long word) => (long)((((ulong)word >> 32) + 1) << 32);
+
+    private void ThrowNotBusy() =>
+        throw new InvalidOperationException($"Instance slot {Index} is {State}; only its owner can release it, once, while Busy.");
 
     private static void ThrowIllegal(InstanceState from, InstanceState to) =>
         throw new InvalidOperationException($"Instance slot: illegal transition {from} -> {to}.");

@@ -21,7 +21,8 @@ namespace OnDemandExecution.Pooling;
 /// <para><b>Active pools.</b> One <see cref="PoolKey"/> per (tenant, function). An idle instance is claimed by one
 /// compare-and-swap of its word from "Loaded for this key" to "Busy for this key" — the key id is in the word, so the
 /// tenant rule is enforced by the claim itself — found through a per-core hint, then a scan of the key's members.
-/// Releasing is one compare-and-swap back to Loaded and a write of the hint. Expiry and eviction claim idle slots the
+/// Releasing is a release store back to Loaded (only the owner ever writes a Busy word, see
+/// <see cref="InstanceSlot.ReleaseOwned"/>) and a write of the hint. Expiry and eviction claim idle slots the
 /// same way, so nothing has to be unlinked from a shared structure.</para>
 /// <para><b>Counts</b> are not kept on the hot path (no shared counter to contend on): they are computed from the words
 /// by a scan (<see cref="CountStates"/>, <see cref="CountKey"/>), exact at quiescence. Only the warming pool's size is
@@ -232,7 +233,7 @@ internal sealed class SlotAllocator
         if (hinted is not null)
         {
             var word = hinted.Word;
-            if (InstanceSlot.LowMatches(word, key.LoadedLow) && hinted.TryTransition(word, InstanceState.Busy, out _))
+            if (InstanceSlot.LowMatches(word, key.LoadedLow) && hinted.TryClaim(word))
             {
                 slot = hinted;
                 return true;
@@ -248,12 +249,7 @@ internal sealed class SlotAllocator
     {
         // Read the key while we own the slot: once it is Loaded, another thread may retire it and clear the key.
         var key = slot.Key!;
-        var word = slot.Word;
-        if (InstanceSlot.StateOf(word) != InstanceState.Busy || !slot.TryTransition(word, InstanceState.Loaded, out var released))
-        {
-            return ThrowNotBusy(slot);
-        }
-
+        var released = slot.ReleaseOwned();
         Volatile.Write(ref key.Hint, slot); // may point at a slot retired meanwhile: a hint is checked before use
         return released;
     }
@@ -353,7 +349,7 @@ internal sealed class SlotAllocator
             {
                 var candidate = members[(start + i) % n];
                 var word = candidate.Word;
-                if (InstanceSlot.LowMatches(word, key.LoadedLow) && candidate.TryTransition(word, InstanceState.Busy, out _))
+                if (InstanceSlot.LowMatches(word, key.LoadedLow) && candidate.TryClaim(word))
                 {
                     slot = candidate;
                     return true;
@@ -364,9 +360,6 @@ internal sealed class SlotAllocator
         slot = null!;
         return false;
     }
-
-    private static long ThrowNotBusy(InstanceSlot slot) =>
-        throw new InvalidOperationException($"Instance slot {slot.Index} is {slot.State}; only its owner can release it, once, while Busy.");
 
     private InstanceSlot Fresh()
     {

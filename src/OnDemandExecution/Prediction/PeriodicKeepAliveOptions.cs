@@ -29,7 +29,10 @@ public sealed class PeriodicKeepAliveOptions
     /// <summary>The smallest jitter allowance. Default 1 second.</summary>
     public TimeSpan MinimumJitterAllowance { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How many idle instances are pre-loaded for each expected beat. Default 1.</summary>
+    /// <summary>
+    /// The fewest idle instances pre-loaded for each expected beat; when the last beats brought more requests at once
+    /// (bursts that overlap), their peak concurrency is pre-loaded instead (at most 64). Default 1.
+    /// </summary>
     public int InstancesPerBeat { get; set; } = 1;
 
     /// <summary>How many expected beats in a row may pass without a request before pre-loading stops until the next request. Default 3.</summary>
@@ -41,7 +44,10 @@ public sealed class PeriodicKeepAliveOptions
     /// </summary>
     public TimeSpan? FallbackKeepAlive { get; set; }
 
-    /// <summary>Whether the policy lowers <see cref="IInstancePoolManager.WarmingPoolTarget"/> by the share of demand periodic functions account for. Default true.</summary>
+    /// <summary>
+    /// Whether the policy lowers <see cref="IInstancePoolManager.WarmingPoolTarget"/> by the share of warming-pool demand
+    /// periodic functions account for (arrivals that a fixed keep-alive would find no idle instance for). Default true.
+    /// </summary>
     public bool AdjustWarmingPool { get; set; } = true;
 
     /// <summary>The lowest warming-pool target the policy sets. Default 0.</summary>

@@ -9,7 +9,7 @@ namespace OnDemandExecution;
 /// <see cref="PeriodicKeepAliveOptions.DegreeThreshold"/>, the function's instances are retired right after each beat
 /// and one is pre-loaded (<see cref="IInstancePoolManager.PreloadAsync"/>) shortly before the next expected beat; it is
 /// released if the request does not come within the grace window. The warming pool target is lowered by the share of
-/// demand periodic functions account for. Functions that are not periodic get a fixed keep-alive.
+/// warming-pool demand periodic functions account for. Functions that are not periodic get a fixed keep-alive.
 /// </summary>
 /// <remarks>
 /// <para>Timing of a beat expected at E with jitter allowance A = max(<see cref="PeriodicKeepAliveOptions.MinimumJitterAllowance"/>,
@@ -19,12 +19,16 @@ namespace OnDemandExecution;
 /// (twice the longest burst seen) when beats bring several requests, else it is retired at once. When the period is so
 /// short that pre-loading would not let the instance go (period at most lead + grace + 2 A), the instance is simply kept
 /// through the period.</para>
+/// <para>Each beat pre-loads as many instances as the peak concurrency of the last four beats (at least
+/// <see cref="PeriodicKeepAliveOptions.InstancesPerBeat"/>), so overlapping bursts find enough warm instances.</para>
 /// <para>Cost on the invocation path: <see cref="OnInvocation"/> refits the function's detector (O(W log W) for its
 /// window W, bounded) and re-arms one timer; <see cref="OnCompleted"/> is O(1). Pre-loads and warming-pool changes run
 /// on <see cref="TimeProvider"/> timers, never inside these calls.</para>
 /// </remarks>
 public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
 {
+    private const int MaxPreloadPerBeat = 64;
+
     private readonly IInstancePoolManager _pools;
     private readonly TimeProvider _time;
     private readonly PeriodicKeepAliveOptions _options;
@@ -33,8 +37,8 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
     private readonly DateTimeOffset _origin;
     private readonly ConcurrentDictionary<(TenantId Tenant, string Function), FunctionState> _states = new();
     private readonly ITimer? _rebalanceTimer;
-    private long _arrivals;
-    private long _periodicArrivals;
+    private long _poolDemand;
+    private long _periodicPoolDemand;
     private double _periodicShare;
     private int _disposed;
 
@@ -71,7 +75,11 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
         }
     }
 
-    /// <summary>The share of recent demand (0 to 1) that comes from functions managed as periodic.</summary>
+    /// <summary>
+    /// The share (0 to 1, smoothed over rebalance intervals) of warming-pool demand that comes from functions managed as
+    /// periodic: arrivals that a fixed keep-alive would find no idle instance for (none in flight and the last call ended
+    /// longer than the fallback keep-alive ago). The warming-pool target is the configured size times one minus it.
+    /// </summary>
     public double PeriodicShare => Volatile.Read(ref _periodicShare);
 
     /// <summary>The detector's estimate for a function, or null when it has never been invoked for that tenant.</summary>
@@ -109,24 +117,42 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
 
         var now = Now();
         var state = _states.GetOrAdd((tenant, definition.Name), static (_, self) => new FunctionState(self._options.WindowSize), this);
-        Interlocked.Increment(ref _arrivals);
         lock (state)
         {
             state.Definition = definition;
             state.Tenant = tenant;
             state.Missed = 0;
+            var previous = state.Detector.Estimate;
+
+            // Demand on the warming pool: an arrival that a fixed keep-alive would not find an instance for.
+            var needsPool = state.InFlight == 0 && (state.LastCompletion is not { } done || now - done > _fallbackKeepAlive);
+
+            // Concurrency per beat: the peak of requests in flight during the beat, over the last beats.
+            var burstGap = previous.BurstSpread + previous.BurstSpread + TimeSpan.FromSeconds(1);
+            if (state.LastArrival is not { } lastArrival || now - lastArrival > burstGap)
+            {
+                state.RecentPeaks[state.NextPeak] = state.BeatPeak;
+                state.NextPeak = (state.NextPeak + 1) % state.RecentPeaks.Length;
+                state.BeatPeak = 0;
+            }
+
+            state.LastArrival = now;
+            state.InFlight++;
+            state.BeatPeak = Math.Max(state.BeatPeak, state.InFlight);
             state.Detector.Observe(now);
             var e = state.Detector.Estimate;
             var periodic = e.HasPeriod && e.Degree >= _options.DegreeThreshold && e.Beats >= _options.MinimumBeats;
             Volatile.Write(ref state.Periodic, periodic);
-            if (!periodic)
+            if (needsPool)
             {
-                state.Timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                return;
+                Interlocked.Increment(ref _poolDemand);
+                if (periodic)
+                {
+                    Interlocked.Increment(ref _periodicPoolDemand);
+                }
             }
 
-            Interlocked.Increment(ref _periodicArrivals);
-            if (KeepsThroughPeriod(e))
+            if (!periodic || KeepsThroughPeriod(e))
             {
                 state.Timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                 return;
@@ -141,7 +167,7 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
     public TimeSpan OnCompleted(FunctionDefinition definition, TenantId tenant)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        if (!_states.TryGetValue((tenant, definition.Name), out var state) || !Volatile.Read(ref state.Periodic))
+        if (!_states.TryGetValue((tenant, definition.Name), out var state))
         {
             return definition.KeepAlive ?? _fallbackKeepAlive;
         }
@@ -149,6 +175,13 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
         PeriodicityEstimate e;
         lock (state)
         {
+            state.InFlight = Math.Max(0, state.InFlight - 1);
+            state.LastCompletion = Now();
+            if (!state.Periodic)
+            {
+                return definition.KeepAlive ?? _fallbackKeepAlive;
+            }
+
             e = state.Detector.Estimate;
         }
 
@@ -215,6 +248,7 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
         FunctionDefinition definition;
         TenantId tenant;
         TimeSpan keepAlive;
+        int count;
         lock (state)
         {
             if (Volatile.Read(ref _disposed) != 0 || !state.Periodic || state.Definition is null || state.Timer is null)
@@ -227,6 +261,7 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
             var allowance = Allowance(e);
             definition = state.Definition;
             tenant = state.Tenant;
+            count = Math.Clamp(Math.Max(state.RecentPeaks.Max(), state.BeatPeak), _options.InstancesPerBeat, Math.Max(_options.InstancesPerBeat, MaxPreloadPerBeat));
             keepAlive = state.Expected - now + allowance + _options.GraceWindow;
             if (keepAlive < _options.GraceWindow)
             {
@@ -241,14 +276,14 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
             }
         }
 
-        _ = PreloadAsync(definition, tenant, keepAlive);
+        _ = PreloadAsync(definition, tenant, count, keepAlive);
     }
 
-    private async Task PreloadAsync(FunctionDefinition definition, TenantId tenant, TimeSpan keepAlive)
+    private async Task PreloadAsync(FunctionDefinition definition, TenantId tenant, int count, TimeSpan keepAlive)
     {
         try
         {
-            await _pools.PreloadAsync(definition, tenant, _options.InstancesPerBeat, keepAlive).ConfigureAwait(false);
+            await _pools.PreloadAsync(definition, tenant, count, keepAlive).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OnDemandExecutionException or ObjectDisposedException or OperationCanceledException)
         {
@@ -263,8 +298,8 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
             return;
         }
 
-        var total = Interlocked.Exchange(ref _arrivals, 0);
-        var periodic = Interlocked.Exchange(ref _periodicArrivals, 0);
+        var total = Interlocked.Exchange(ref _poolDemand, 0);
+        var periodic = Interlocked.Exchange(ref _periodicPoolDemand, 0);
         if (total > 0)
         {
             var share = (0.5 * Volatile.Read(ref _periodicShare)) + (0.5 * periodic / total);
@@ -300,6 +335,18 @@ public sealed class PeriodicKeepAlivePolicy : IKeepAlivePolicy, IDisposable
         public TimeSpan Expected { get; set; }
 
         public int Missed { get; set; }
+
+        public int InFlight { get; set; }
+
+        public int BeatPeak { get; set; }
+
+        public int[] RecentPeaks { get; } = new int[4];
+
+        public int NextPeak { get; set; }
+
+        public TimeSpan? LastArrival { get; set; }
+
+        public TimeSpan? LastCompletion { get; set; }
 
         public bool Periodic; // a field, for Volatile access
     }
