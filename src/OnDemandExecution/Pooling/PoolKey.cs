@@ -1,6 +1,3 @@
-using System.Numerics;
-using System.Runtime.CompilerServices;
-
 namespace OnDemandExecution.Pooling;
 
 /// <summary>
@@ -14,22 +11,15 @@ namespace OnDemandExecution.Pooling;
 /// (retired or destroyed), never on a warm hit or a release, so the hot path allocates nothing.
 /// </para>
 /// <para>
-/// Per-core hints remember the slot each core released last. A warm hit first tries the hint of the core it runs on
-/// (one compare-and-swap, on a line no other core writes), then scans the members from a core-dependent start. A hint
-/// is only a guess: the claim is the compare-and-swap on the slot's word, which checks the key.
+/// Key ids are unique in the process (not only in one allocator), so a word's key id names one key wherever the slot
+/// reference came from.
 /// </para>
 /// </remarks>
 internal sealed class PoolKey
 {
-    // Hints are spaced a cache line apart (8 references) so cores do not write the same line.
-    private const int HintStride = 8;
-    private const int MaxHints = 16;
-    private static readonly int HintMask = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Min(Environment.ProcessorCount, MaxHints)) - 1;
-
-    private readonly InstanceSlot?[] _hints = new InstanceSlot?[(HintMask + 1) * HintStride];
     private InstanceSlot[] _members = [];
 
-    public PoolKey(int id, TenantId tenant, string function)
+    public PoolKey(int id, TenantId tenant, string function, object? owner = null)
     {
         if (id is <= 0 or > InstanceSlot.MaxKeyId)
         {
@@ -39,6 +29,7 @@ internal sealed class PoolKey
         Id = id;
         Tenant = tenant;
         Function = function;
+        Owner = owner;
         LoadedLow = InstanceSlot.Low(InstanceState.Loaded, id);
     }
 
@@ -48,17 +39,13 @@ internal sealed class PoolKey
 
     public string Function { get; }
 
+    /// <summary>The allocator the key belongs to.</summary>
+    public object? Owner { get; }
+
     /// <summary>The low half of the word of an idle member: <see cref="InstanceState.Loaded"/> with this key.</summary>
     public long LoadedLow { get; }
 
     public InstanceSlot[] Members => Volatile.Read(ref _members);
-
-    /// <summary>The calling core's hint cell.</summary>
-    internal ref InstanceSlot? Hint
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ref _hints[(Thread.GetCurrentProcessorId() & HintMask) * HintStride];
-    }
 
     internal void AddMember(InstanceSlot slot)
     {
@@ -91,14 +78,8 @@ internal sealed class PoolKey
             Array.Copy(current, at + 1, next, at, current.Length - at - 1);
             if (Interlocked.CompareExchange(ref _members, next, current) == current)
             {
-                break;
+                return;
             }
-        }
-
-        // A hint to a departed slot is harmless (its word no longer matches) but costs a failed try: clear it.
-        for (var i = 0; i < _hints.Length; i += HintStride)
-        {
-            Interlocked.CompareExchange(ref _hints[i], null, slot);
         }
     }
 

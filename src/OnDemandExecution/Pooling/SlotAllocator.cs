@@ -20,7 +20,9 @@ namespace OnDemandExecution.Pooling;
 /// it, so membership is exclusive: nobody changes a pooled warm slot's word without popping it first.</para>
 /// <para><b>Active pools.</b> One <see cref="PoolKey"/> per (tenant, function). An idle instance is claimed by one
 /// compare-and-swap of its word from "Loaded for this key" to "Busy for this key" — the key id is in the word, so the
-/// tenant rule is enforced by the claim itself — found through a per-core hint, then a scan of the key's members.
+/// tenant rule is enforced by the claim itself — found through a per-thread hint (the slot the thread released last:
+/// no shared cache line, so threads on different cores do not contend), then a scan of the key's members from a
+/// thread-dependent start.
 /// Releasing is a release store back to Loaded (only the owner ever writes a Busy word, see
 /// <see cref="InstanceSlot.ReleaseOwned"/>) and a write of the hint. Expiry and eviction claim idle slots the
 /// same way, so nothing has to be unlinked from a shared structure.</para>
@@ -44,7 +46,17 @@ internal sealed class SlotAllocator
     private PaddedLong _warmHead;  // Treiber stack of warm slot indices
     private PaddedLong _warmCount;
     private int _fresh;            // indices handed out so far (the table's used length)
-    private int _lastKeyId;
+
+    // Unique in the process, so a key id in a word names one key whichever allocator the slot belongs to.
+    private static int s_lastKeyId;
+
+    // The slot this thread released last: the first guess of its next acquire (no shared line, no core lookup).
+    [ThreadStatic]
+    private static InstanceSlot? t_lastReleased;
+
+    // The key this thread looked up last.
+    [ThreadStatic]
+    private static PoolKey? t_lastKey;
 
     /// <summary>Creates an allocator whose first segment holds <paramref name="initialCapacity"/> slots (rounded up to a power of two).</summary>
     public SlotAllocator(int initialCapacity = 64)
@@ -199,18 +211,35 @@ internal sealed class SlotAllocator
             return key;
         }
 
-        var next = Interlocked.Increment(ref _lastKeyId);
+        var next = Interlocked.Increment(ref s_lastKeyId);
         if (next > InstanceSlot.MaxKeyId)
         {
             throw new InvalidOperationException($"More than {InstanceSlot.MaxKeyId} distinct (tenant, function) pairs were pooled in this process.");
         }
 
-        return _keys.GetOrAdd(id, new PoolKey(next, tenant, function));
+        return _keys.GetOrAdd(id, new PoolKey(next, tenant, function, this));
     }
 
     /// <summary>The active pool of a (tenant, function) if it was ever used (lock-free read).</summary>
-    public bool TryGetKey(TenantId tenant, string function, out PoolKey key) =>
-        _keys.TryGetValue(new ActiveKey(tenant, function), out key!);
+    public bool TryGetKey(TenantId tenant, string function, out PoolKey key)
+    {
+        // Most lookups repeat the thread's previous one: compare two strings (often the same instances) instead of
+        // hashing both.
+        var last = t_lastKey;
+        if (last is not null && last.Owner == this && string.Equals(last.Function, function, StringComparison.Ordinal) && string.Equals(last.Tenant.Value, tenant.Value, StringComparison.Ordinal))
+        {
+            key = last;
+            return true;
+        }
+
+        if (_keys.TryGetValue(new ActiveKey(tenant, function), out key!))
+        {
+            t_lastKey = key;
+            return true;
+        }
+
+        return false;
+    }
 
     public ICollection<PoolKey> Keys => _keys.Values;
 
@@ -225,11 +254,11 @@ internal sealed class SlotAllocator
         return word;
     }
 
-    /// <summary>Claims an idle instance of <paramref name="key"/> (Loaded -> Busy): the calling core's hint first, then the members.</summary>
+    /// <summary>Claims an idle instance of <paramref name="key"/> (Loaded -> Busy): the calling thread's hint first, then the members.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryAcquire(PoolKey key, out InstanceSlot slot)
     {
-        var hinted = Volatile.Read(ref key.Hint);
+        var hinted = t_lastReleased;
         if (hinted is not null)
         {
             var word = hinted.Word;
@@ -243,14 +272,12 @@ internal sealed class SlotAllocator
         return TryAcquireScan(key, out slot);
     }
 
-    /// <summary>Releases a busy slot back to its key's idle instances (Busy -> Loaded) and makes it this core's hint.</summary>
+    /// <summary>Releases a busy slot back to its key's idle instances (Busy -> Loaded) and makes it this thread's hint.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long Release(InstanceSlot slot)
     {
-        // Read the key while we own the slot: once it is Loaded, another thread may retire it and clear the key.
-        var key = slot.Key!;
         var released = slot.ReleaseOwned();
-        Volatile.Write(ref key.Hint, slot); // may point at a slot retired meanwhile: a hint is checked before use
+        t_lastReleased = slot; // may be retired or reused meanwhile: a hint is checked (state and key) before use
         return released;
     }
 
@@ -343,8 +370,8 @@ internal sealed class SlotAllocator
         var n = members.Length;
         if (n > 0)
         {
-            // Cores start their scans at different members, so they do not all race for the first idle one.
-            var start = (int)((uint)Thread.GetCurrentProcessorId() % (uint)n);
+            // Threads start their scans at different members, so they do not all race for the first idle one.
+            var start = (int)((uint)Environment.CurrentManagedThreadId % (uint)n);
             for (var i = 0; i < n; i++)
             {
                 var candidate = members[(start + i) % n];

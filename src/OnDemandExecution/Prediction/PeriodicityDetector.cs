@@ -10,7 +10,8 @@ namespace OnDemandExecution;
 /// <list type="number">
 /// <item><description><b>Bursts.</b> The inter-arrival gaps are sorted and split at the largest ratio between
 /// consecutive gaps when that ratio is at least 4 and at least two gaps lie above it: gaps below the split are inside a
-/// burst, so a burst of several requests per period counts as one <i>beat</i> (its first arrival).</description></item>
+/// burst, so a burst of several requests per period counts as one <i>beat</i> (its first arrival). A split whose bursts
+/// spread over more than a quarter of the beat gaps is rejected (every arrival is then a beat).</description></item>
 /// <item><description><b>Period.</b> A first guess is the 30th percentile of the gaps between beats (robust to missed
 /// beats, which make gaps of 2, 3... periods, and to jitter). Each beat gap is rounded to a whole number k of guesses;
 /// the gaps within a quarter period of a whole number give the ratio estimate sum(gap) / sum(k). Every beat then gets a
@@ -18,13 +19,16 @@ namespace OnDemandExecution;
 /// lie within a quarter period of it, gives the period, the anchor and the jitter (the residuals' standard
 /// deviation). Missed beats only leave holes in the indices; an extra beat between two others is an outlier the fit
 /// drops.</description></item>
-/// <item><description><b>Degree.</b> The vector strength of all arrivals in the window at the fitted period:
-/// |mean(exp(2 pi i (t - anchor) / P))|. It is 1 for a perfect clock, exp(-2 pi^2 s^2 / P^2) for Gaussian jitter s,
-/// barely lowered by missed beats or tight bursts, and about 1/sqrt(n) for Poisson arrivals.</description></item>
-/// <item><description><b>Period changes.</b> Once the degree is at least 0.5, each new beat is checked against the
-/// fitted clock; three beats in a row off by more than a quarter period drop the window to the arrivals since the
-/// change, so the new period is re-detected after four beats. A period that becomes a whole multiple of the old one
-/// looks like missed beats; it is re-detected when such gaps make up most of the window.</description></item>
+/// <item><description><b>Degree.</b> The vector strength of all arrivals in the window at the fitted period,
+/// |mean(exp(2 pi i (t - anchor) / P))|, times the share of beat gaps that are whole multiples of P (within a quarter
+/// period). The first is 1 for a perfect clock, exp(-2 pi^2 s^2 / P^2) for Gaussian jitter s, barely lowered by missed
+/// beats or tight bursts, and about 1/sqrt(n) for Poisson arrivals; the second guards against a period fitted to a
+/// chance alignment of few random arrivals.</description></item>
+/// <item><description><b>Period changes.</b> Once the degree is at least 0.5, the gap of each new beat from the last is
+/// checked against the period; three beats in a row whose gap is not a whole number of periods drop the window to the
+/// arrivals since the change, so the new period is re-detected four beats after the change. A period that becomes a
+/// whole multiple of the old one looks like missed beats; it is re-detected when such gaps make up most of the
+/// window.</description></item>
 /// </list>
 /// <para><b>Cost.</b> Memory: W longs for the arrivals and three scratch arrays of W doubles (about 32 W bytes; W = 64
 /// by default, 2 KiB). Time per observation: O(W log W) for the refit (a sort of W gaps, two linear passes and W
@@ -52,6 +56,7 @@ public sealed class PeriodicityDetector
     private long _burstThresholdTicks;
     private int _deviants;
     private long _cutTicks;
+    private long _lastBeatTicks;
 
     /// <summary>Creates a detector.</summary>
     /// <param name="windowSize">How many recent arrivals to keep, 8 to 4096.</param>
@@ -135,12 +140,14 @@ public sealed class PeriodicityDetector
             return; // no clock to compare with, or this arrival belongs to the current burst
         }
 
-        var phase = (double)(ticks - e.Anchor.Ticks) / e.Period.Ticks;
-        if (Math.Abs(phase - Math.Round(phase)) > Tolerance)
+        // A new beat: its gap from the previous beat should be a whole number of periods.
+        var q = (double)(ticks - _lastBeatTicks) / e.Period.Ticks;
+        var k = Math.Round(q);
+        if (k < 1 || Math.Abs(q - k) > Tolerance)
         {
             if (_deviants == 0)
             {
-                _cutTicks = last;
+                _cutTicks = _lastBeatTicks;
             }
 
             _deviants++;
@@ -188,39 +195,40 @@ public sealed class PeriodicityDetector
             }
         }
 
-        _burstThresholdTicks = (long)(threshold * TimeSpan.TicksPerSecond);
-
-        // Beats: the first arrival of each burst, compacted into _gaps (reused as beat times).
+        // Beats: the first arrival of each burst, compacted into _gaps (reused as beat times). A burst must be tight
+        // (its spread at most a quarter of the beat gaps); a loose "burst" is not one, and every arrival is a beat.
         var beats = _gaps;
-        var m = 0;
-        var spread = 0.0;
-        var beatStart = x[0];
-        beats[m++] = x[0];
-        for (var i = 1; i < n; i++)
+        int m;
+        double spread, guess;
+        while (true)
         {
-            if (x[i] - x[i - 1] > threshold)
+            m = Beats(x, n, threshold, beats, out spread);
+            if (m < MinimumBeats)
             {
-                spread = Math.Max(spread, x[i - 1] - beatStart);
-                beatStart = x[i];
-                beats[m++] = x[i];
+                Estimate = default;
+                _burstThresholdTicks = 0;
+                return;
             }
+
+            // 2. Period: 30th percentile of the beat gaps, then the ratio estimate over gaps near whole multiples.
+            for (var j = 0; j + 1 < m; j++)
+            {
+                _scratch[j] = beats[j + 1] - beats[j];
+            }
+
+            Array.Sort(_scratch, 0, m - 1);
+            guess = _scratch[(int)(0.3 * (m - 2))];
+            if (threshold > 0 && spread > Tolerance * guess)
+            {
+                threshold = 0;
+                continue;
+            }
+
+            break;
         }
 
-        spread = Math.Max(spread, x[n - 1] - beatStart);
-        if (m < MinimumBeats)
-        {
-            Estimate = default;
-            return;
-        }
-
-        // 2. Period: 30th percentile of the beat gaps, then the ratio estimate over gaps near whole multiples.
-        for (var j = 0; j + 1 < m; j++)
-        {
-            _scratch[j] = beats[j + 1] - beats[j];
-        }
-
-        Array.Sort(_scratch, 0, m - 1);
-        var guess = _scratch[(int)(0.3 * (m - 2))];
+        _burstThresholdTicks = (long)(threshold * TimeSpan.TicksPerSecond);
+        _lastBeatTicks = origin + (long)Math.Round(beats[m - 1] * TimeSpan.TicksPerSecond);
         if (guess <= 1e-6)
         {
             Estimate = default;
@@ -273,7 +281,20 @@ public sealed class PeriodicityDetector
             s += Math.Sin(theta);
         }
 
-        var degree = Math.Clamp(Math.Sqrt((c * c) + (s * s)) / n, 0, 1);
+        // Weighted by the share of beat gaps that are whole multiples of the period: chance alignments of random
+        // arrivals rarely make both numbers high.
+        var consistent = 0;
+        for (var j = 0; j + 1 < m; j++)
+        {
+            var q = (beats[j + 1] - beats[j]) / period;
+            var k = Math.Round(q);
+            if (k >= 1 && Math.Abs(q - k) <= Tolerance)
+            {
+                consistent++;
+            }
+        }
+
+        var degree = Math.Clamp(Math.Sqrt((c * c) + (s * s)) / n * consistent / (m - 1), 0, 1);
         Estimate = new PeriodicityEstimate(
             TimeSpan.FromTicks((long)Math.Round(period * TimeSpan.TicksPerSecond)),
             degree,
@@ -282,6 +303,27 @@ public sealed class PeriodicityDetector
             TimeSpan.FromTicks((long)Math.Round(spread * TimeSpan.TicksPerSecond)),
             (double)n / m,
             m);
+    }
+
+    /// <summary>Collapses arrivals closer than <paramref name="threshold"/> into beats (their first arrival).</summary>
+    private static int Beats(double[] x, int n, double threshold, double[] beats, out double spread)
+    {
+        var m = 0;
+        spread = 0.0;
+        var beatStart = x[0];
+        beats[m++] = x[0];
+        for (var i = 1; i < n; i++)
+        {
+            if (x[i] - x[i - 1] > threshold)
+            {
+                spread = Math.Max(spread, x[i - 1] - beatStart);
+                beatStart = x[i];
+                beats[m++] = x[i];
+            }
+        }
+
+        spread = Math.Max(spread, x[n - 1] - beatStart);
+        return m;
     }
 
     /// <summary>Least-squares fit of beat = anchor + period * index over the beats within a quarter period of the current clock.</summary>

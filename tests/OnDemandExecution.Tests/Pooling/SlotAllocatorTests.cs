@@ -136,6 +136,23 @@ public class SlotAllocatorTests
     }
 
     [Fact]
+    public void TwoAllocators_NeverShareKeysOrHints()
+    {
+        var first = new SlotAllocator();
+        var second = new SlotAllocator();
+        var firstKey = first.GetOrAddKey(A, "f");
+        var secondKey = second.GetOrAddKey(A, "f"); // same tenant and function, another pool
+        first.Release(Busy(first, firstKey)); // this thread's hint is now the first pool's idle slot
+
+        Assert.NotEqual(firstKey.Id, secondKey.Id);
+        Assert.False(second.TryAcquire(secondKey, out _));
+        Assert.True(first.TryGetKey(A, "f", out var k1));
+        Assert.True(second.TryGetKey(A, "f", out var k2)); // the thread's cached lookup is per allocator
+        Assert.Same(firstKey, k1);
+        Assert.Same(secondKey, k2);
+    }
+
+    [Fact]
     public void Release_OfASlotThatIsNotBusy_Throws()
     {
         var allocator = new SlotAllocator();
