@@ -1,0 +1,29 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OnDemandExecution;
+using OnDemandExecution.Kvm;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds the KVM provider to OnDemandExecution.</summary>
+public static class KvmOnDemandExecutionBuilderExtensions
+{
+    /// <summary>
+    /// Runs instances as QEMU microvms (KVM when usable, TCG otherwise) instead of in-process. The options are validated
+    /// when the host starts: QEMU must be found and the kernel and initramfs must exist (build them with
+    /// <c>tools/build-guest-image.sh</c>).
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Sets <see cref="KvmProviderOptions"/>: at least the kernel and initramfs paths.</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder AddKvmProvider(this IOnDemandExecutionBuilder builder, Action<KvmProviderOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<KvmProviderOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KvmProviderOptions>, KvmProviderOptionsValidator>());
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<KvmInstanceProvider>();
+        return builder.AddProvider(sp => sp.GetRequiredService<KvmInstanceProvider>());
+    }
+}

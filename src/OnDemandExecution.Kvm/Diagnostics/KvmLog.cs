@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Logging;
+
+namespace OnDemandExecution.Kvm.Diagnostics;
+
+/// <summary>The KVM provider's log messages; event ids 1000-1099 (the core uses 1-99).</summary>
+internal static partial class KvmLog
+{
+    [LoggerMessage(1000, LogLevel.Information, "KVM provider: QEMU {QemuPath}, accelerator {Accel}, snapshots {Snapshots}.")]
+    public static partial void ProviderStarted(ILogger logger, string qemuPath, string accel, bool snapshots);
+
+    [LoggerMessage(1001, LogLevel.Debug, "Guest {InstanceId} {StartKind} in {ElapsedMs:F0} ms (pid {Pid}, agent {AgentVersion}).")]
+    public static partial void GuestStarted(ILogger logger, string instanceId, string startKind, double elapsedMs, int pid, string agentVersion);
+
+    [LoggerMessage(1002, LogLevel.Information, "Snapshot of a {MemoryMb} MiB / {VCpus} vCPU guest saved to {Path} in {ElapsedMs:F0} ms.")]
+    public static partial void SnapshotSaved(ILogger logger, int memoryMb, int vCpus, string path, double elapsedMs);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Restoring a guest from snapshot {Path} failed; the snapshot is discarded and guests boot instead until a new one is saved.")]
+    public static partial void RestoreFailed(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Saving a snapshot failed; guests of this shape boot instead.")]
+    public static partial void SnapshotFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1005, LogLevel.Warning, "QEMU could not start a guest on KVM; the provider falls back to TCG (software emulation).")]
+    public static partial void KvmFallback(ILogger logger, Exception exception);
+
+    [LoggerMessage(1006, LogLevel.Warning, "Guest {InstanceId} died: {Reason}")]
+    public static partial void GuestDied(ILogger logger, string instanceId, string reason);
+
+    [LoggerMessage(1007, LogLevel.Debug, "Guest {InstanceId} destroyed (QEMU pid {Pid}).")]
+    public static partial void GuestDestroyed(ILogger logger, string instanceId, int pid);
+
+    [LoggerMessage(1008, LogLevel.Warning, "Cleaning up guest {InstanceId} failed.")]
+    public static partial void CleanupFailed(ILogger logger, string instanceId, Exception exception);
+}
