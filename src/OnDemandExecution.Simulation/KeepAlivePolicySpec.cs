@@ -1,0 +1,33 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace OnDemandExecution.Simulation;
+
+/// <summary>A keep-alive policy to replay a trace with: a name for the tables and how to register it.</summary>
+/// <param name="Name">The name shown in results.</param>
+/// <param name="Configure">Registers the policy on the builder (for example <c>b =&gt; b.UsePeriodicKeepAlive()</c>).</param>
+public sealed record KeepAlivePolicySpec(string Name, Action<IOnDemandExecutionBuilder> Configure)
+{
+    /// <summary>No keep-alive: every instance is retired when its call ends.</summary>
+    public static KeepAlivePolicySpec None { get; } = new("no keep-alive", b => b.UseNoKeepAlive());
+
+    /// <summary>A fixed keep-alive.</summary>
+    /// <param name="keepAlive">The keep-alive.</param>
+    /// <returns>The spec.</returns>
+    public static KeepAlivePolicySpec Fixed(TimeSpan keepAlive) => new($"fixed {keepAlive.TotalMinutes:0.#} min", b => b.UseFixedKeepAlive(keepAlive));
+
+    /// <summary>The hybrid histogram policy.</summary>
+    /// <param name="configure">Adjusts its options.</param>
+    /// <returns>The spec.</returns>
+    public static KeepAlivePolicySpec HybridHistogram(Action<HybridHistogramOptions>? configure = null) => new("hybrid histogram", b => b.UseHybridHistogramKeepAlive(configure));
+
+    /// <summary>The periodicity policy.</summary>
+    /// <param name="configure">Adjusts its options.</param>
+    /// <returns>The spec.</returns>
+    public static KeepAlivePolicySpec Periodic(Action<PeriodicKeepAliveOptions>? configure = null) => new("periodic", b => b.UsePeriodicKeepAlive(configure));
+
+    /// <summary>The four policies of the comparison: none, fixed 10 minutes, hybrid histogram, periodic.</summary>
+    public static IReadOnlyList<KeepAlivePolicySpec> Standard { get; } = [None, Fixed(TimeSpan.FromMinutes(10)), HybridHistogram(), Periodic()];
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}

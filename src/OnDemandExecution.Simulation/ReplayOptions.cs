@@ -1,0 +1,29 @@
+namespace OnDemandExecution.Simulation;
+
+/// <summary>The platform a trace is replayed on.</summary>
+public sealed record ReplayOptions
+{
+    /// <summary>The provider's latencies.</summary>
+    public SimulatedProviderOptions Provider { get; init; } = new();
+
+    /// <summary><see cref="OnDemandExecutionOptions.WarmingPoolSize"/>. Default 4.</summary>
+    public int WarmingPoolSize { get; init; } = 4;
+
+    /// <summary>Memory of an instance, in MiB (<see cref="OnDemandExecutionOptions.WarmInstance"/>). Default 256.</summary>
+    public int InstanceMemoryMb { get; init; } = 256;
+
+    /// <summary>
+    /// Whether functions whose trace memory exceeds <see cref="InstanceMemoryMb"/> ask for larger instances (which skips
+    /// the warming pool, as the pools do for such functions). Default false: every instance has <see cref="InstanceMemoryMb"/>.
+    /// </summary>
+    public bool UseTraceMemory { get; init; }
+
+    /// <summary><see cref="OnDemandExecutionOptions.MaintenanceInterval"/>. Default 1 second.</summary>
+    public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary><see cref="OnDemandExecutionOptions.MaxInstances"/>. Default 100000 (capacity is not what is measured).</summary>
+    public int MaxInstances { get; init; } = 100_000;
+
+    /// <summary>When virtual time starts (only dates in logs depend on it).</summary>
+    public DateTimeOffset Start { get; init; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Text;
+
+namespace OnDemandExecution.Simulation;
+
+/// <summary>Formats replay results side by side, one column per policy, as a GitHub-markdown table.</summary>
+public static class ResultTable
+{
+    /// <summary>Formats the results.</summary>
+    /// <param name="results">One result per policy.</param>
+    /// <returns>The table, one metric per row.</returns>
+    public static string Format(IReadOnlyList<ReplayResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var rows = new List<(string Metric, Func<ReplayResult, string> Value)>
+        {
+            ("invocations", r => N(r.Invocations)),
+            ("failures", r => N(r.Failures)),
+            ("cold-start %", r => P(r.ColdStartPercent)),
+            ("warm-pool-start %", r => P(r.WarmPoolStartPercent)),
+            ("warm-hit %", r => P(r.WarmHitPercent)),
+            ("idle instance-s", r => F(r.Provider.IdleSeconds)),
+            ("  of which warming pool", r => F(r.Provider.IdleWarmSeconds)),
+            ("idle GB-s", r => F(r.Provider.IdleGbSeconds)),
+            ("instances created", r => N(r.Provider.Created)),
+            ("code loads", r => N(r.Provider.Loads)),
+            ("over-provisioned", r => N(r.Provider.OverProvisioned)),
+            ("  pre-loaded, never invoked", r => N(r.Provider.PreloadedNeverInvoked)),
+            ("  pre-warmed, never loaded", r => N(r.Provider.WarmNeverUsed)),
+            ("cold % per function p50", r => P(r.FunctionColdStartP50)),
+            ("cold % per function p75", r => P(r.FunctionColdStartP75)),
+            ("cold % per function p99", r => P(r.FunctionColdStartP99)),
+        };
+
+        var sb = new StringBuilder();
+        sb.Append("| metric |");
+        foreach (var r in results)
+        {
+            sb.Append(' ').Append(r.Policy).Append(" |");
+        }
+
+        sb.AppendLine().Append("| --- |");
+        foreach (var _ in results)
+        {
+            sb.Append(" ---: |");
+        }
+
+        sb.AppendLine();
+        foreach (var (metric, value) in rows)
+        {
+            sb.Append("| ").Append(metric).Append(" |");
+            foreach (var r in results)
+            {
+                sb.Append(' ').Append(value(r)).Append(" |");
+            }
+
+            sb.AppendLine();
+        }
+
+        return sb.ToString();
+    }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string P(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
+
+    private static string F(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
+}
