@@ -55,4 +55,7 @@ internal static partial class Log
 
     [LoggerMessage(25, LogLevel.Debug, "Instance {InstanceId} abandoned by a timed-out or cancelled invocation; it is destroyed when the call returns, unless it returns by honouring the cancellation.")]
     public static partial void InstanceAbandoned(ILogger logger, string instanceId);
+
+    [LoggerMessage(26, LogLevel.Warning, "Invocation observer {Observer} threw; it is skipped for this event.")]
+    public static partial void ObserverFailed(ILogger logger, string observer, Exception exception);
 }

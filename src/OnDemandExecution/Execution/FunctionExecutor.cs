@@ -20,6 +20,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
     private readonly TimeProvider _time;
     private readonly OnDemandMetrics _metrics;
     private readonly IKeepAlivePolicy _keepAlive;
+    private readonly IInvocationObserver[] _observers;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, FunctionGate> _gates = new(StringComparer.Ordinal);
     private readonly Func<string, FunctionDefinition, FunctionGate> _createGate;
@@ -31,6 +32,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         TimeProvider timeProvider,
         OnDemandMetrics metrics,
         IKeepAlivePolicy keepAlivePolicy,
+        IEnumerable<IInvocationObserver> observers,
         ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
@@ -40,6 +42,8 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(keepAlivePolicy);
         _keepAlive = keepAlivePolicy;
+        ArgumentNullException.ThrowIfNull(observers);
+        _observers = observers.ToArray();
         _catalog = catalog;
         _pool = pool;
         _options = options.Value;
@@ -84,6 +88,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
 
         cancellationToken.ThrowIfCancellationRequested();
         _keepAlive.OnInvocation(function, request.Tenant);
+        Notify(function, request, result: null, error: null, starting: true);
         var started = _time.GetTimestamp();
         using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.InvokeActivity);
         if (activity is not null)
@@ -95,6 +100,8 @@ internal sealed class FunctionExecutor : IFunctionExecutor
 
         var outcome = "success";
         StartKind? kind = null;
+        InvocationResult? result = null;
+        Exception? error = null;
         try
         {
             var gate = GetGate(function);
@@ -115,7 +122,8 @@ internal sealed class FunctionExecutor : IFunctionExecutor
                     lease.CodeLoad,
                     _time.GetElapsedTime(executionStarted, now),
                     _time.GetElapsedTime(started, now));
-                return new InvocationResult(output, lease.Kind, timings, lease.Instance.Id, request.InvocationId);
+                result = new InvocationResult(output, lease.Kind, timings, lease.Instance.Id, request.InvocationId);
+                return result;
             }
             finally
             {
@@ -124,6 +132,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         }
         catch (Exception ex)
         {
+            error = ex;
             outcome = OutcomeOf(ex, cancellationToken);
             if (ex is QueueFullException q)
             {
@@ -144,6 +153,29 @@ internal sealed class FunctionExecutor : IFunctionExecutor
             };
             _metrics.Invocations.Add(1, tags);
             _metrics.InvocationDuration.Record(_time.GetElapsedTime(started).TotalSeconds, tags);
+            Notify(function, request, result, error, starting: false);
+        }
+    }
+
+    private void Notify(FunctionDefinition function, InvocationRequest request, InvocationResult? result, Exception? error, bool starting)
+    {
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                if (starting)
+                {
+                    observer.OnInvocationStarting(function, request);
+                }
+                else
+                {
+                    observer.OnInvocationCompleted(function, request, result, error);
+                }
+            }
+            catch (Exception ex)
+            {
+                Log.ObserverFailed(_logger, observer.GetType().Name, ex);
+            }
         }
     }
 
