@@ -31,4 +31,24 @@ public sealed class FunctionContext
 
     /// <summary>The id of the instance the invocation runs on.</summary>
     public string InstanceId { get; }
+
+    /// <summary>Where the instance runs (null when the provider did not say).</summary>
+    public InstanceLocation? Location { get; init; }
+
+    /// <summary>Where <see cref="ReportAuxiliaryCall"/> sends its reports (null: reports are dropped).</summary>
+    public IAuxiliaryCallSink? AuxiliaryCalls { get; init; }
+
+    /// <summary>
+    /// Reports that this execution talked to an auxiliary service (a database, a queue, a storage endpoint): it teaches
+    /// the function's task profile and feeds the channel-quality estimate of this instance's location. Cheap; call it
+    /// once per round trip (or once per execution with the total).
+    /// </summary>
+    /// <param name="endpoint">The service, as task profiles name it (for example <c>tcp://db:5432</c>).</param>
+    /// <param name="roundTrip">How long the round trip took.</param>
+    /// <param name="succeeded">False when the call failed for a channel reason (refused, timed out, reset).</param>
+    public void ReportAuxiliaryCall(string endpoint, TimeSpan roundTrip, bool succeeded = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(endpoint);
+        AuxiliaryCalls?.Report(new AuxiliaryCallReport(FunctionName, InvocationId, Location, endpoint, roundTrip, succeeded));
+    }
 }

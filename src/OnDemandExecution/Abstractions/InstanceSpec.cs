@@ -16,5 +16,12 @@ public sealed record InstanceSpec
     /// <summary>Free-form labels a provider may use (image name, network segment, host affinity).</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = EmptyLabels;
 
+    /// <summary>
+    /// Where the instance should run, when the placer asked for a cold start at the location with the best channel to
+    /// a function's auxiliary services; null when any location will do. A provider that can place instances honours
+    /// it; others ignore it (the instance's <see cref="IInstance.Location"/> says where it really runs).
+    /// </summary>
+    public InstanceLocation? PreferredLocation { get; init; }
+
     private static readonly IReadOnlyDictionary<string, string> EmptyLabels = new Dictionary<string, string>();
 }

@@ -58,4 +58,46 @@ internal static partial class Log
 
     [LoggerMessage(26, LogLevel.Warning, "Invocation observer {Observer} threw; it is skipped for this event.")]
     public static partial void ObserverFailed(ILogger logger, string observer, Exception exception);
+
+    [LoggerMessage(50, LogLevel.Debug, "Placed function {Function} by channel quality ({Kind}): instance {InstanceId} at {Location}, expected cost {CostMs:F1} ms; best location {Best} (penalty {BestPenaltyMs:F1} ms), best alternative {AlternativeMs:F1} ms; endpoints {Endpoints}.")]
+    public static partial void PlacementDecided(ILogger logger, string function, string kind, string instanceId, string location, double costMs, string best, double bestPenaltyMs, double alternativeMs, string endpoints);
+
+    [LoggerMessage(51, LogLevel.Debug, "Channel probe of {Endpoint} from {Location} ({Address}) failed: {Error}.")]
+    public static partial void ChannelProbeFailed(ILogger logger, string endpoint, string location, string address, string error);
+
+    [LoggerMessage(52, LogLevel.Warning, "A channel probe round failed; it runs again at the next interval.")]
+    public static partial void ChannelProbeRoundFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(53, LogLevel.Information, "Channel-quality placement started: threshold {Threshold}, probes every {IntervalSeconds:F1} s.")]
+    public static partial void PlacementStarted(ILogger logger, double threshold, double intervalSeconds);
+
+    [LoggerMessage(60, LogLevel.Debug, "Sidecar {Sidecar} ({Scope}) of tenant {Tenant} started on instance {InstanceId}.")]
+    public static partial void SidecarStarted(ILogger logger, string sidecar, string scope, string tenant, string instanceId);
+
+    [LoggerMessage(61, LogLevel.Debug, "Sidecar {Sidecar} ({Scope}) of tenant {Tenant} on instance {InstanceId} stopped: it serves no primary instance any more.")]
+    public static partial void SidecarStopped(ILogger logger, string sidecar, string scope, string tenant, string instanceId);
+
+    [LoggerMessage(62, LogLevel.Warning, "Starting sidecar {Sidecar} ({Scope}) for function {Function} of tenant {Tenant} failed.")]
+    public static partial void SidecarStartFailed(ILogger logger, string sidecar, string scope, string function, string tenant, Exception exception);
+
+    [LoggerMessage(63, LogLevel.Warning, "Sidecar call refused: tenant {Caller} (invocation {InvocationId}) tried to reach sidecar {Sidecar} of tenant {Owner}.")]
+    public static partial void SidecarAccessDenied(ILogger logger, string caller, string invocationId, string sidecar, string owner);
+
+    [LoggerMessage(64, LogLevel.Warning, "Stopping sidecar instance {InstanceId} failed.")]
+    public static partial void SidecarStopFailed(ILogger logger, string instanceId, Exception exception);
+
+    [LoggerMessage(65, LogLevel.Debug, "Capability {Capability} for tenant {Tenant}: chose {Function} (expected {StartKind} start, cost {CostMs:F2} ms) among {Candidates}.")]
+    public static partial void CapabilitySelected(ILogger logger, string capability, string tenant, string function, string startKind, double costMs, int candidates);
+
+    [LoggerMessage(66, LogLevel.Debug, "Idempotent function {Function}: request {InvocationId} served from {Origin}.")]
+    public static partial void IdempotentReplay(ILogger logger, string function, string invocationId, string origin);
+
+    [LoggerMessage(67, LogLevel.Debug, "Idempotent function {Function}: a dependency changed while request {InvocationId} ran; its result is not stored.")]
+    public static partial void IdempotentStoreSkipped(ILogger logger, string function, string invocationId);
+
+    [LoggerMessage(68, LogLevel.Warning, "Idempotent function {Function}: reading the state of dependency {Dependency} failed; the request runs without the result cache.")]
+    public static partial void DependencyStateFailed(ILogger logger, string function, string dependency, Exception exception);
+
+    [LoggerMessage(69, LogLevel.Warning, "Idempotent function {Function}: the result cache failed; the request runs without it.")]
+    public static partial void IdempotencyCacheFailed(ILogger logger, string function, Exception exception);
 }

@@ -35,6 +35,57 @@ public static class OnDemandExecutionDiagnostics
     /// <summary>Up-down counter of requests waiting for a function's concurrency limit; tag <c>function.name</c>.</summary>
     public const string QueueLength = "ondemand.queue.length";
 
+    /// <summary>Counter of pre-trigger predictions acted on (one per pre-trigger and follower function); tag <c>function.name</c> (the follower).</summary>
+    public const string PreTriggerPredictions = "ondemand.pretrigger.predictions";
+
+    /// <summary>Counter of instances pre-initialized for pre-trigger predictions; tag <c>function.name</c>.</summary>
+    public const string PreTriggerInstancesPrewarmed = "ondemand.pretrigger.instances.prewarmed";
+
+    /// <summary>Counter of pre-initialized instances a follower request used within the prediction's window; tag <c>function.name</c>.</summary>
+    public const string PreTriggerInstancesUsed = "ondemand.pretrigger.instances.used";
+
+    /// <summary>Counter of pre-initialized instances no follower request used within the prediction's window; tag <c>function.name</c>.</summary>
+    public const string PreTriggerInstancesWasted = "ondemand.pretrigger.instances.wasted";
+
+    /// <summary>Counter of sidecars started; tags <c>sidecar.scope</c> (task, user, request).</summary>
+    public const string SidecarsStarted = "ondemand.sidecars.started";
+
+    /// <summary>Counter of sidecars stopped (their last primary instance was destroyed, or their request ended); tag <c>sidecar.scope</c>.</summary>
+    public const string SidecarsStopped = "ondemand.sidecars.stopped";
+
+    /// <summary>Counter of sidecar calls refused because the caller does not own the sidecar.</summary>
+    public const string SidecarAccessDenied = "ondemand.sidecar.access.denied";
+
+    /// <summary>Counter of calls by capability; tags <c>capability</c>, <c>function.name</c> (the function chosen), <c>start.kind</c> (the start expected).</summary>
+    public const string CapabilitySelections = "ondemand.capability.selections";
+
+    /// <summary>Counter of requests to idempotent functions; tag <c>idempotency.result</c> (hit, miss, coalesced, uncacheable).</summary>
+    public const string IdempotencyRequests = "ondemand.idempotency.requests";
+
+    /// <summary>Span around starting one sidecar.</summary>
+    public const string SidecarStartActivity = "ondemand.sidecar.start";
+
+    /// <summary>Span around one call to a sidecar.</summary>
+    public const string SidecarInvokeActivity = "ondemand.sidecar.invoke";
+
+    /// <summary>Span around one call by capability (selection and the chosen function's invocation).</summary>
+    public const string CapabilityInvokeActivity = "ondemand.capability.invoke";
+
+    /// <summary>Span around one request to an idempotent function (lookup, and the execution when there is one).</summary>
+    public const string IdempotentInvokeActivity = "ondemand.idempotent.invoke";
+
+    /// <summary>Tag: a capability's name.</summary>
+    public const string CapabilityTag = "capability";
+
+    /// <summary>Tag: a sidecar's scope (<c>task</c>, <c>user</c>, <c>request</c>).</summary>
+    public const string SidecarScopeTag = "sidecar.scope";
+
+    /// <summary>Tag: a sidecar's name (on spans only).</summary>
+    public const string SidecarNameTag = "sidecar.name";
+
+    /// <summary>Tag of <see cref="IdempotencyRequests"/>: <c>hit</c> (stored result), <c>miss</c> (executed), <c>coalesced</c> (shared a concurrent execution), <c>uncacheable</c> (a dependency state was unknown).</summary>
+    public const string IdempotencyResultTag = "idempotency.result";
+
     /// <summary>Span around one invocation.</summary>
     public const string InvokeActivity = "ondemand.invoke";
 
@@ -71,4 +122,13 @@ public static class OnDemandExecutionDiagnostics
 
     /// <summary>Tag of <see cref="PoolSize"/>: the pool state.</summary>
     public const string StateTag = "state";
+
+    /// <summary>Counter: acquires placed by channel quality, by <see cref="PlacementKindTag"/>.</summary>
+    public const string Placements = "ondemand.placement.decisions";
+
+    /// <summary>Counter: channel-quality probes run, by <see cref="OutcomeTag"/> (<c>success</c>, <c>failure</c>).</summary>
+    public const string ChannelProbes = "ondemand.placement.probes";
+
+    /// <summary>Tag of <see cref="Placements"/>: <c>warm_best</c>, <c>warm_other</c>, <c>pool</c>, <c>cold_at_best</c>, <c>fallback</c>.</summary>
+    public const string PlacementKindTag = "placement.kind";
 }

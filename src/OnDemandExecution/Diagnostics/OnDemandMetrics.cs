@@ -33,7 +33,14 @@ internal sealed class OnDemandMetrics : IDisposable
         InstancesPreloaded = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesPreloaded, "{instance}", "Instances loaded ahead of demand.");
         InstancesRecycled = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesRecycled, "{instance}", "Instances recycled to the warming pool.");
         QueueLength = _meter.CreateUpDownCounter<long>(OnDemandExecutionDiagnostics.QueueLength, "{request}", "Requests waiting for a function's concurrency limit.");
+        SidecarsStarted = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.SidecarsStarted, "{sidecar}", "Sidecars started.");
+        SidecarsStopped = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.SidecarsStopped, "{sidecar}", "Sidecars stopped.");
+        SidecarAccessDenied = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.SidecarAccessDenied, "{call}", "Sidecar calls refused: the caller does not own the sidecar.");
+        CapabilitySelections = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.CapabilitySelections, "{call}", "Calls by capability, by the function chosen.");
+        IdempotencyRequests = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.IdempotencyRequests, "{request}", "Requests to idempotent functions, by how they were served.");
         _meter.CreateObservableGauge(OnDemandExecutionDiagnostics.PoolSize, ObservePools, "{instance}", "Instances per pool state.");
+        Placements = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.Placements, "{acquire}", "Acquires placed by channel quality, by placement kind.");
+        ChannelProbes = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.ChannelProbes, "{probe}", "Channel-quality probes run, by outcome.");
     }
 
     public Counter<long> Invocations { get; }
@@ -51,6 +58,20 @@ internal sealed class OnDemandMetrics : IDisposable
     public Counter<long> InstancesPreloaded { get; }
 
     public UpDownCounter<long> QueueLength { get; }
+
+    public Counter<long> Placements { get; }
+
+    public Counter<long> ChannelProbes { get; }
+
+    public Counter<long> SidecarsStarted { get; }
+
+    public Counter<long> SidecarsStopped { get; }
+
+    public Counter<long> SidecarAccessDenied { get; }
+
+    public Counter<long> CapabilitySelections { get; }
+
+    public Counter<long> IdempotencyRequests { get; }
 
     public static string StartKindName(StartKind kind) => kind switch
     {

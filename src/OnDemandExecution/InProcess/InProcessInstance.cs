@@ -8,6 +8,7 @@ namespace OnDemandExecution.InProcess;
 internal sealed class InProcessInstance : IInstance
 {
     private readonly IServiceProvider _services;
+    private readonly IAuxiliaryCallSink? _auxiliaryCalls;
     private FunctionHandler? _handler;
     private object? _handlerObject;
     private FunctionLoadContext? _loadContext;
@@ -18,6 +19,7 @@ internal sealed class InProcessInstance : IInstance
     {
         Id = id;
         _services = services;
+        _auxiliaryCalls = services.GetService<IAuxiliaryCallSink>();
     }
 
     public string Id { get; }
@@ -68,7 +70,7 @@ internal sealed class InProcessInstance : IInstance
         ValueTask<ReadOnlyMemory<byte>> call;
         try
         {
-            call = handler(new FunctionContext(request, Id), cancellationToken);
+            call = handler(new FunctionContext(request, Id) { Location = Location, AuxiliaryCalls = _auxiliaryCalls }, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OnDemandExecution.Diagnostics;
+using OnDemandExecution.Placement;
 
 namespace OnDemandExecution.Pooling;
 
@@ -25,6 +26,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     private readonly OnDemandMetrics _metrics;
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _providerTag;
+    private readonly ChannelQualityPlacer? _placer; // null unless AddChannelQualityPlacement: then the default path is one null check longer
 
     private readonly SlotAllocator _slots;
     private readonly ConcurrentDictionary<Task, byte> _background = new();
@@ -44,7 +46,8 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         IOptions<OnDemandExecutionOptions> options,
         TimeProvider timeProvider,
         OnDemandMetrics metrics,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        ChannelQualityPlacer? placer = null)
     {
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(options);
@@ -58,6 +61,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         _providerTag = new(OnDemandExecutionDiagnostics.ProviderTag, provider.Name);
         _warmTarget = _options.WarmingPoolSize;
         _slots = new SlotAllocator(Math.Clamp(_options.MaxInstances, 16, 1024));
+        _placer = placer;
         metrics.ObservePoolsWith(GetSnapshot);
     }
 
@@ -78,6 +82,13 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
 
     /// <summary>The allocator under the pools (for tests and diagnostics).</summary>
     internal SlotAllocator Slots => _slots;
+
+    /// <summary>
+    /// Raised with the instance's id each time an instance stops serving its tenant: destroyed (before it is disposed),
+    /// or scrubbed back into the warming pool. Handlers run on that thread, must be cheap and must not throw; sidecars
+    /// use it to stop with the last primary they serve.
+    /// </summary>
+    internal event Action<string>? InstanceRetired;
 
     public PoolSnapshot GetSnapshot()
     {
@@ -104,6 +115,16 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     public async ValueTask<PoolLease> AcquireAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (_placer is { } placer && placer.TryGetPlan(function.Name, out var plan))
+        {
+            if (TryAcquirePlacedIdle(placer, plan, function, tenant, out var placed))
+            {
+                return placed;
+            }
+
+            return await AcquirePlacedAsync(placer, plan, function, tenant, cancellationToken).ConfigureAwait(false);
+        }
+
         if (_slots.TryGetKey(tenant, function.Name, out var key) && _slots.TryAcquire(key, out var idle))
         {
             return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
@@ -112,18 +133,171 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         return await AcquireFreshAsync(function, tenant, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The synchronous part of a placed acquire: claims the idle instance with the lowest penalty when its location is as
+    /// good as the best one (the common case once placement has settled). False when there is none (or it kept losing
+    /// races): the full decision follows.
+    /// </summary>
+    private bool TryAcquirePlacedIdle(ChannelQualityPlacer placer, PlacementPlan plan, FunctionDefinition function, TenantId tenant, out PoolLease lease)
+    {
+        for (var attempt = 0; attempt < 4 && _slots.TryGetKey(tenant, function.Name, out var key); attempt++)
+        {
+            var idle = BestIdle(plan, key, out var idleWord, out var idleCost);
+            if (idle is null || idleCost > plan.BestPenaltyMs)
+            {
+                break;
+            }
+
+            if (idle.TryClaim(idleWord))
+            {
+                placer.RecordDecision(plan, PlacementKind.WarmBest, idle.Instance, idle.Instance?.Location, idleCost, double.NaN);
+                lease = new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
+                return true;
+            }
+        }
+
+        lease = default;
+        return false;
+    }
+
+    /// <summary>The idle member of <paramref name="key"/> whose location has the lowest penalty (nothing is claimed).</summary>
+    private static InstanceSlot? BestIdle(PlacementPlan plan, PoolKey key, out long idleWord, out double idleCost)
+    {
+        InstanceSlot? idle = null;
+        idleWord = 0;
+        idleCost = double.PositiveInfinity;
+        foreach (var member in key.Members)
+        {
+            var word = member.Word;
+            if (!InstanceSlot.LowMatches(word, key.LoadedLow))
+            {
+                continue;
+            }
+
+            var penalty = plan.PenaltyOf(member.Instance?.Location);
+            if (penalty < idleCost)
+            {
+                idle = member;
+                idleWord = word;
+                idleCost = penalty;
+            }
+        }
+
+        return idle;
+    }
+
+    /// <summary>
+    /// Acquire for a function with a placement plan: the candidate with the lowest expected cost for this call, where an
+    /// idle instance costs its location's channel penalty, a warming-pool instance the load time plus its penalty, and a
+    /// cold start at the best location the cold-start time plus the best penalty. See docs/placement.md.
+    /// </summary>
+    private async ValueTask<PoolLease> AcquirePlacedAsync(ChannelQualityPlacer placer, PlacementPlan plan, FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
+    {
+        var options = placer.Options;
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            // 1. The idle member at the best-scored location (a scan of the key's members; nothing is claimed yet).
+            InstanceSlot? idle = null;
+            long idleWord = 0;
+            var idleCost = double.PositiveInfinity;
+            if (_slots.TryGetKey(tenant, function.Name, out var key))
+            {
+                idle = BestIdle(plan, key, out idleWord, out idleCost);
+            }
+
+            var coldCost = options.AllowColdStartAtBestLocation && plan.Best is not null ? placer.ColdStartMs + plan.BestPenaltyMs : double.PositiveInfinity;
+            if (idle is not null && idleCost <= plan.BestPenaltyMs)
+            {
+                if (idle.TryClaim(idleWord))
+                {
+                    placer.RecordDecision(plan, PlacementKind.WarmBest, idle.Instance, idle.Instance?.Location, idleCost, coldCost);
+                    return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
+                }
+
+                continue; // somebody took it: look again
+            }
+
+            // 2. A bounded search of the warming pool for an instance cheaper than both the idle one and a cold start.
+            var poolStart = placer.PoolStartMs;
+            var fitsWarm = (function.MemoryMb ?? 0) <= _options.WarmInstance.MemoryMb;
+            if (fitsWarm && _slots.WarmCount > 0 &&
+                _slots.TryTakeBestWarm(plan, options.WarmPoolSearchDepth, Math.Min(idleCost, coldCost) - poolStart, out var warm, out var warmPenalty))
+            {
+                if (IsDisposed)
+                {
+                    _slots.RepoolWarm(warm);
+                    DrainWarm("shutdown");
+                    ObjectDisposedException.ThrowIf(true, this);
+                }
+
+                placer.RecordDecision(plan, PlacementKind.Pool, warm.Instance, warm.Instance?.Location, poolStart + warmPenalty, Math.Min(idleCost, coldCost));
+                return await AcquireFreshAsync(function, tenant, cancellationToken, taken: warm).ConfigureAwait(false);
+            }
+
+            if (IsDisposed)
+            {
+                DrainWarm("shutdown");
+                ObjectDisposedException.ThrowIf(true, this);
+            }
+
+            // 3. The idle instance elsewhere, unless a cold start at the best location is expected to be faster.
+            if (idle is not null && idleCost <= coldCost)
+            {
+                if (idle.TryClaim(idleWord))
+                {
+                    placer.RecordDecision(plan, PlacementKind.WarmOther, idle.Instance, idle.Instance?.Location, idleCost, coldCost);
+                    return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
+                }
+
+                continue;
+            }
+
+            // 4. A cold start asked at the best location (it was going to be cold anyway, or it is cheaper than the rest).
+            if (!double.IsPositiveInfinity(coldCost))
+            {
+                placer.RecordDecision(plan, PlacementKind.ColdAtBest, null, plan.Best, coldCost, idleCost);
+                return await AcquireFreshAsync(function, tenant, cancellationToken, coldAt: plan.Best).ConfigureAwait(false);
+            }
+
+            break; // no cold start at a location: the default choice below
+        }
+
+        placer.RecordDecision(plan, PlacementKind.Fallback, null, null, double.NaN, double.NaN);
+        if (_slots.TryGetKey(tenant, function.Name, out var fallbackKey) && _slots.TryAcquire(fallbackKey, out var any))
+        {
+            return new PoolLease(any, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
+        }
+
+        return await AcquireFreshAsync(function, tenant, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>A warming-pool instance assigned and loaded now, else a cold start; busy and owned by the caller.</summary>
-    private async ValueTask<PoolLease> AcquireFreshAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
+    /// <param name="function">The function.</param>
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <param name="taken">A warm slot the placer already popped (owned, still Warm): assigned instead of popping one.</param>
+    /// <param name="coldAt">The placer chose a cold start at this location (passed as <see cref="InstanceSpec.PreferredLocation"/>).</param>
+    private async ValueTask<PoolLease> AcquireFreshAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken, InstanceSlot? taken = null, InstanceLocation? coldAt = null)
     {
         var key = _slots.GetOrAddKey(tenant, function.Name);
         var kind = StartKind.WarmPool;
         var provisioning = TimeSpan.Zero;
         var requiredMemory = function.MemoryMb ?? 0;
-        if (requiredMemory > _options.WarmInstance.MemoryMb || !_slots.TryTakeWarm(key, out var slot))
+        InstanceSlot slot;
+        if (taken is not null)
+        {
+            slot = taken;
+            _slots.Assign(slot, key, InstanceState.Warm);
+        }
+        else if (coldAt is not null || requiredMemory > _options.WarmInstance.MemoryMb || !_slots.TryTakeWarm(key, out slot))
         {
             kind = StartKind.Cold;
             var started = _time.GetTimestamp();
             var spec = requiredMemory > _options.WarmInstance.MemoryMb ? _options.WarmInstance with { MemoryMb = requiredMemory } : _options.WarmInstance;
+            if (coldAt is not null)
+            {
+                spec = spec with { PreferredLocation = coldAt };
+            }
             slot = await CreateSlotAsync(spec, "cold start", mayEvict: true, cancellationToken).ConfigureAwait(false);
             _slots.Assign(slot, key, InstanceState.Provisioning);
             provisioning = _time.GetElapsedTime(started);
@@ -134,6 +308,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         await LoadAsync(slot, function, tenant, cancellationToken).ConfigureAwait(false);
         var load = _time.GetElapsedTime(loadStarted);
         slot.Transition(InstanceState.Assigned, InstanceState.Busy);
+        _placer?.RecordStart(kind, provisioning + load);
         _metrics.StartDuration.Record(
             (provisioning + load).TotalSeconds,
             new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(kind)));
@@ -381,6 +556,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         }
 
         Interlocked.Increment(ref _created);
+        _placer?.NoteLocation(slot.Instance.Location);
         _metrics.InstancesCreated.Add(1, _providerTag);
         activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, slot.Instance.Id);
         Log.InstanceCreated(_logger, slot.Instance.Id, _provider.Name, _time.GetElapsedTime(started).TotalMilliseconds, purpose);
@@ -459,6 +635,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         if (instance is not null)
         {
             Log.InstanceDestroyed(_logger, instance.Id, reason);
+            InstanceRetired?.Invoke(instance.Id);
             Track(DisposeInstanceAsync(instance));
         }
     }
@@ -642,6 +819,7 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
                 Interlocked.Increment(ref _recycled);
                 _metrics.InstancesRecycled.Add(1, _providerTag);
                 Log.InstanceRecycled(_logger, slot.Instance!.Id);
+                InstanceRetired?.Invoke(slot.Instance!.Id);
                 EnqueueWarm(slot, InstanceState.Recycling);
                 return;
             }

@@ -199,6 +199,57 @@ internal sealed class SlotAllocator
         return true;
     }
 
+    /// <summary>
+    /// The placer's bounded search of the warming pool: pops up to <paramref name="depth"/> warm slots, keeps the one whose
+    /// location has the lowest penalty below <paramref name="limit"/> (the caller owns it, still Warm) and pushes the
+    /// others back, deepest first, so the stack keeps its order. Not on the default path: only functions with a
+    /// placement plan come here, on a start that missed a warm hit.
+    /// </summary>
+    /// <remarks>
+    /// While the search holds them, the popped slots are invisible to other starts, which may then find the warming pool
+    /// short (a cold start, or an extra refill trimmed later); with a small depth this window is a few dozen instructions.
+    /// The thread's scratch array is reused, so the search allocates nothing after the first time.
+    /// </remarks>
+    internal bool TryTakeBestWarm(Placement.PlacementPlan plan, int depth, double limit, out InstanceSlot best, out double bestPenalty)
+    {
+        var scratch = WarmSearchScratch.Get();
+        depth = Math.Min(depth, scratch.Length);
+        var n = 0;
+        var bestAt = -1;
+        bestPenalty = limit;
+        while (n < depth && TryPopWarm(out var popped))
+        {
+            scratch[n] = popped;
+            var penalty = plan.PenaltyOf(popped.Instance?.Location);
+            if (penalty < bestPenalty)
+            {
+                bestPenalty = penalty;
+                bestAt = n;
+            }
+
+            n++;
+        }
+
+        best = bestAt >= 0 ? scratch[bestAt] : null!;
+        for (var i = n - 1; i >= 0; i--)
+        {
+            if (i != bestAt)
+            {
+                RepoolWarm(scratch[i]);
+            }
+
+            scratch[i] = null!;
+        }
+
+        if (bestAt < 0)
+        {
+            bestPenalty = double.PositiveInfinity;
+            return false;
+        }
+
+        return true;
+    }
+
     // ---- active pools -----------------------------------------------------------------------------------------
 
     /// <summary>The active pool of a (tenant, function), created on first use.</summary>
@@ -460,6 +511,18 @@ internal sealed class SlotAllocator
             }
         }
     }
+}
+
+/// <summary>
+/// The placer's per-thread scratch for <see cref="SlotAllocator.TryTakeBestWarm"/>, kept out of the allocator's own
+/// thread statics so the default path's layout is untouched.
+/// </summary>
+internal static class WarmSearchScratch
+{
+    [ThreadStatic]
+    private static InstanceSlot[]? t_scratch;
+
+    public static InstanceSlot[] Get() => t_scratch ??= new InstanceSlot[64];
 }
 
 /// <summary>The active pool's key: an instance holds one function's code for one tenant.</summary>

@@ -29,6 +29,9 @@ public sealed class FakeInstanceProvider : IInstanceProvider
     public Func<FakeInstance, InvocationRequest, CancellationToken, ValueTask<ReadOnlyMemory<byte>>> OnInvoke { get; set; } =
         (_, r, _) => new(Encoding.UTF8.GetBytes(r.FunctionName + ":" + Encoding.UTF8.GetString(r.Payload.Span)));
 
+    /// <summary>Chooses each new instance's location (for placement tests); by default every instance is at fake-host/fake-segment.</summary>
+    public Func<InstanceSpec, FakeInstance, InstanceLocation>? Locate { get; set; }
+
     /// <summary>Whether recycling succeeds.</summary>
     public bool RecycleSucceeds { get; set; } = true;
 
@@ -57,6 +60,11 @@ public sealed class FakeInstanceProvider : IInstanceProvider
 
         cancellationToken.ThrowIfCancellationRequested();
         var instance = new FakeInstance(this, "fake-" + Interlocked.Increment(ref _nextId));
+        if (Locate is { } locate)
+        {
+            instance.Location = locate(spec, instance);
+        }
+
         Instances[instance.Id] = instance;
         Interlocked.Increment(ref _created);
         return instance;
