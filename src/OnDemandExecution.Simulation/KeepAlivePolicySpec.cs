@@ -28,6 +28,15 @@ public sealed record KeepAlivePolicySpec(string Name, Action<IOnDemandExecutionB
     /// <summary>The four policies of the comparison: none, fixed 10 minutes, hybrid histogram, periodic.</summary>
     public static IReadOnlyList<KeepAlivePolicySpec> Standard { get; } = [None, Fixed(TimeSpan.FromMinutes(10)), HybridHistogram(), Periodic()];
 
+    /// <summary>This policy plus the pre-trigger correlator (<c>AddPreTriggers</c>), named "{Name} + pre-triggers".</summary>
+    /// <param name="configure">Configures the correlator (for example the functions whose calls are implicit pre-triggers).</param>
+    /// <returns>The spec.</returns>
+    public KeepAlivePolicySpec WithPreTriggers(Action<PreTriggerOptions>? configure = null) => new($"{Name} + pre-triggers", b =>
+    {
+        Configure(b);
+        b.AddPreTriggers(configure);
+    });
+
     /// <inheritdoc />
     public override string ToString() => Name;
 }

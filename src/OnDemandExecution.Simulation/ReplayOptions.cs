@@ -24,6 +24,12 @@ public sealed record ReplayOptions
     /// <summary><see cref="OnDemandExecutionOptions.MaxInstances"/>. Default 100000 (capacity is not what is measured).</summary>
     public int MaxInstances { get; init; } = 100_000;
 
+    /// <summary>
+    /// Called with the replay's services when the trace is done, before they are disposed: read what a registered
+    /// component (a correlator's statistics, for example) accounted. Default none.
+    /// </summary>
+    public Action<IServiceProvider>? Inspect { get; init; }
+
     /// <summary>When virtual time starts (only dates in logs depend on it).</summary>
     public DateTimeOffset Start { get; init; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 }

@@ -192,6 +192,7 @@ public static class TraceReplayer
             }
 
             var finished = _clock.GetUtcNow();
+            _options.Inspect?.Invoke(services);
             var stats = _provider.GetStatistics(finished);
             long cold = 0, pool = 0, warm = 0;
             var percents = new List<double>();
