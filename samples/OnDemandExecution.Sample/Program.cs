@@ -1,6 +1,7 @@
 // OnDemandExecution sample: a host with the in-process provider, functions registered as a delegate, as a handler type
 // with constructor injection and as an assembly loaded into collectible load contexts, about 4.5 s of mixed traffic
-// from three tenants, then a summary of how each call was served. Exit code 0 when nothing unexpected happened.
+// from three tenants, then a short phase showing sidecars, calls by capability and idempotent execution, then a summary
+// of how each call was served. Exit code 0 when nothing unexpected happened.
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -26,6 +27,9 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 // The executor logs each rejected or timed-out request at Warning; this workload provokes rejections on purpose and
 // counts them in the summary, so only its errors are shown.
 builder.Logging.AddFilter("OnDemandExecution.Execution", LogLevel.Error);
+
+// The features phase tries leaked sidecar handles across tenants on purpose; each refusal is a warning (event 63).
+builder.Logging.AddFilter("OnDemandExecution.Sidecars", LogLevel.Error);
 builder.Services.AddSingleton<PriceList>();
 builder.Services
     .AddOnDemandExecution(o =>
@@ -48,7 +52,9 @@ builder.Services
             MaxQueueLength = Workload.WordCountMaxQueueLength,
             Timeout = TimeSpan.FromSeconds(5),
         })
-    .AddFunction(Workload.ThumbnailFunction, Workload.ThumbnailAsync, f => f with { MemoryMb = Workload.ThumbnailMemoryMb });
+    .AddFunction(Workload.ThumbnailFunction, Workload.ThumbnailAsync, f => f with { MemoryMb = Workload.ThumbnailMemoryMb })
+    .AddFeatureFunctions() // sidecars, calls by capability, idempotent execution: see Features.cs
+    .ConfigureCapabilities(c => (c.DefaultCodeLoadCost, c.DefaultProvisioningCost) = (TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1))); // in-process priors
 
 try
 {
@@ -66,10 +72,11 @@ try
     clock.Stop();
 
     var atEnd = pools.GetSnapshot();
+    var features = await Features.RunAsync(host.Services, Workload.TenantIds); // a short phase after the traffic
     await host.StopAsync();
     var afterStop = pools.GetSnapshot();
 
-    var ok = Summary.Print(Console.Out, options, stats, clock.Elapsed, atEnd, afterStop, meter);
+    var ok = Summary.Print(Console.Out, options, stats, clock.Elapsed, atEnd, afterStop, meter, features);
     return ok ? 0 : 1;
 }
 catch (Exception ex)

@@ -25,7 +25,8 @@ internal static class Summary
         TimeSpan elapsed,
         PoolSnapshot atEnd,
         PoolSnapshot afterStop,
-        MeterCollector meter)
+        MeterCollector meter,
+        FeatureReport features)
     {
         var records = stats.Records.ToList();
         var ok = records.Where(r => r.Failure is null).ToList();
@@ -126,11 +127,13 @@ internal static class Summary
             Line($"  {instrument,-30} {meter.Total(instrument),5}  {details}");
         }
 
+        var featuresOk = features.Print(w, meter);
+
         w.WriteLine();
         var expectedFailures = failed.Count - unexpected.Count;
         Line(
-            $"Result: {(unexpected.Count == 0 ? "OK" : "FAILED")}: {records.Count} calls, {ok.Count} succeeded, {expectedFailures} failed as intended, {unexpected.Count} unexpected.");
-        return unexpected.Count == 0;
+            $"Result: {(unexpected.Count == 0 && featuresOk ? "OK" : "FAILED")}: {records.Count} calls, {ok.Count} succeeded, {expectedFailures} failed as intended, {unexpected.Count} unexpected; features {(featuresOk ? "as intended" : "NOT as intended")}.");
+        return unexpected.Count == 0 && featuresOk;
     }
 
     private static string Row(List<CallRecord> records)

@@ -50,6 +50,25 @@ public sealed partial record FunctionDefinition
     /// <summary>What the function is known to do besides computing (for placement); null when unknown.</summary>
     public TaskProfile? TaskProfile { get; init; }
 
+    /// <summary>
+    /// Sidecars (auxiliary functions such as log shipping, a proxy or a cache) that run beside the function's instances,
+    /// each with its scope; empty (the default) provisions none. See docs/sidecars.md.
+    /// </summary>
+    public IReadOnlyList<SidecarDefinition> Sidecars { get; init; } = [];
+
+    /// <summary>
+    /// Capabilities the function provides (for example "resize-image"): calls by capability
+    /// (<see cref="ICapabilityInvoker"/>) choose among the functions that provide one. See docs/capabilities.md.
+    /// </summary>
+    public IReadOnlyList<string> Capabilities { get; init; } = [];
+
+    /// <summary>
+    /// Declares the function idempotent: a request with the same input whose dependencies are in the same state as at
+    /// a prior successful execution returns the stored result without running. Null (the default): always run. See
+    /// docs/idempotency.md.
+    /// </summary>
+    public IdempotencyDefinition? Idempotency { get; init; }
+
     [GeneratedRegex(@"\A[A-Za-z0-9._/-]{1,128}\z", RegexOptions.CultureInvariant)] // \z: "$" would also match before a final newline
     private static partial Regex NamePattern();
 }

@@ -32,4 +32,12 @@ public sealed class InvocationResult
 
     /// <summary>The request's id.</summary>
     public string InvocationId { get; }
+
+    /// <summary>
+    /// Whether the function ran for this request (<see cref="ResultOrigin.Executed"/>), or an idempotent function's
+    /// stored result was returned (<see cref="ResultOrigin.Cached"/>), or the result of an identical request running at
+    /// the same time was shared (<see cref="ResultOrigin.Coalesced"/>). For the last two, <see cref="StartKind"/> and
+    /// <see cref="InstanceId"/> describe the execution that produced the output.
+    /// </summary>
+    public ResultOrigin Origin { get; init; }
 }

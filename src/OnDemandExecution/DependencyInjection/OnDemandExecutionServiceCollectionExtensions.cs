@@ -43,6 +43,7 @@ public static class OnDemandExecutionServiceCollectionExtensions
         services.TryAddSingleton<FunctionExecutor>();
         services.TryAddSingleton<IFunctionExecutor>(sp => sp.GetRequiredService<FunctionExecutor>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PoolMaintenanceService>());
+        ExecutionFeaturesBuilderExtensions.AddExecutionFeatures(services); // sidecars, capabilities, idempotency
         return new OnDemandExecutionBuilder(services);
     }
 }

@@ -43,9 +43,65 @@ internal sealed class FunctionCatalog : IFunctionCatalog
                 nameof(definition));
         }
 
+        foreach (var sidecar in function.Sidecars)
+        {
+            var provider = sidecar.Provider ?? _provider;
+            if (!provider.CanLoad(sidecar.Code))
+            {
+                throw new ArgumentException(
+                    $"Function '{function.Name}': provider '{provider.Name}' cannot load the {sidecar.Code.Kind} code of sidecar '{sidecar.Name}'. Give the sidecar a provider that can (SidecarDefinition.Provider).",
+                    nameof(definition));
+            }
+        }
+
         if (!_functions.TryAdd(function.Name, function))
         {
             throw new ArgumentException($"A function named '{function.Name}' is already registered; function names must be unique.", nameof(definition));
+        }
+    }
+
+    /// <summary>Checks sidecars, capabilities and idempotency (docs/sidecars.md, docs/capabilities.md, docs/idempotency.md).</summary>
+    private static void ValidateExtensions(FunctionDefinition definition)
+    {
+        var f = definition;
+        if (f.Sidecars is null || f.Capabilities is null)
+        {
+            throw new ArgumentException($"Function '{f.Name}': {nameof(f.Sidecars)} and {nameof(f.Capabilities)} must not be null (leave them empty).", nameof(definition));
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var sidecar in f.Sidecars)
+        {
+            if (sidecar is null || !names.Add(sidecar.Name))
+            {
+                throw new ArgumentException($"Function '{f.Name}': sidecars must be non-null and have unique names ('{sidecar?.Name}' is not).", nameof(definition));
+            }
+
+            if (sidecar.MemoryMb is <= 0)
+            {
+                throw new ArgumentException($"Function '{f.Name}': MemoryMb of sidecar '{sidecar.Name}' must be greater than zero (was {sidecar.MemoryMb}).", nameof(definition));
+            }
+        }
+
+        foreach (var capability in f.Capabilities)
+        {
+            if (string.IsNullOrWhiteSpace(capability))
+            {
+                throw new ArgumentException($"Function '{f.Name}': capability names must not be empty.", nameof(definition));
+            }
+        }
+
+        if (f.Idempotency is { } idempotency)
+        {
+            if (idempotency.Dependencies is null || idempotency.Dependencies.Any(string.IsNullOrWhiteSpace))
+            {
+                throw new ArgumentException($"Function '{f.Name}': idempotency dependencies must be a list of non-empty names.", nameof(definition));
+            }
+
+            if (idempotency.ResultTimeToLive is { } ttl && ttl <= TimeSpan.Zero && ttl != Timeout.InfiniteTimeSpan)
+            {
+                throw new ArgumentException($"Function '{f.Name}': ResultTimeToLive must be greater than zero (was {ttl}).", nameof(definition));
+            }
         }
     }
 
@@ -78,6 +134,7 @@ internal sealed class FunctionCatalog : IFunctionCatalog
             throw new ArgumentException($"Function '{f.Name}': {nameof(f.MaxQueueLength)} must not be negative (was {f.MaxQueueLength}).", nameof(definition));
         }
 
+        ValidateExtensions(f);
         PositiveTime(f.Name, nameof(f.Timeout), f.Timeout);
         PositiveTime(f.Name, nameof(f.KeepAlive), f.KeepAlive);
         if (f.TaskProfile is { } profile)

@@ -3,8 +3,11 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using OnDemandExecution.Capabilities;
 using OnDemandExecution.Diagnostics;
+using OnDemandExecution.Idempotency;
 using OnDemandExecution.Pooling;
+using OnDemandExecution.Sidecars;
 
 namespace OnDemandExecution.Execution;
 
@@ -12,7 +15,13 @@ namespace OnDemandExecution.Execution;
 /// Runs requests: checks them, waits for the function's concurrency limit, acquires an instance from the pools,
 /// invokes it under the function's timeout and returns the instance, recording metrics and a span.
 /// </summary>
-internal sealed class FunctionExecutor : IFunctionExecutor
+/// <remarks>
+/// Around that path: requests to idempotent functions go through the <see cref="IdempotencyCoordinator"/> (stored
+/// results, single flight), functions with sidecars get them started beside the instance and bound to it
+/// (<see cref="SidecarManager"/>), and calls by capability are ranked by the <see cref="CapabilityRouter"/>, whose cost
+/// model learns from every successful call here.
+/// </remarks>
+internal sealed class FunctionExecutor : IFunctionExecutor, ICapabilityInvoker
 {
     private readonly IFunctionCatalog _catalog;
     private readonly PoolManager _pool;
@@ -24,6 +33,10 @@ internal sealed class FunctionExecutor : IFunctionExecutor
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, FunctionGate> _gates = new(StringComparer.Ordinal);
     private readonly Func<string, FunctionDefinition, FunctionGate> _createGate;
+    private readonly SidecarManager _sidecars;
+    private readonly CapabilityRouter _router;
+    private readonly IdempotencyCoordinator _idempotency;
+    private readonly Func<FunctionDefinition, InvocationRequest, CancellationToken, ValueTask<InvocationResult>> _invokeCore;
 
     public FunctionExecutor(
         IFunctionCatalog catalog,
@@ -33,7 +46,10 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         OnDemandMetrics metrics,
         IKeepAlivePolicy keepAlivePolicy,
         IEnumerable<IInvocationObserver> observers,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        SidecarManager? sidecars = null,
+        CapabilityRouter? router = null,
+        IdempotencyCoordinator? idempotency = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(pool);
@@ -59,7 +75,21 @@ internal sealed class FunctionExecutor : IFunctionExecutor
                 f.MaxQueueLength ?? _options.DefaultMaxQueueLength,
                 delta => _metrics.QueueLength.Add(delta, tag));
         };
+        _sidecars = sidecars ?? new SidecarManager(pool, options, metrics, loggerFactory);
+        _router = router ?? new CapabilityRouter(catalog, pool, new ExecutionCostModel(Options.Create(new CapabilityOptions())), options);
+        _idempotency = idempotency ?? new IdempotencyCoordinator(
+            new MemoryIdempotencyCache(Options.Create(new IdempotencyOptions()), timeProvider), new InMemoryDependencyStateProvider(), timeProvider, metrics, loggerFactory);
+        _invokeCore = InvokeCoreAsync;
     }
+
+    /// <summary>The sidecars of the running functions (for tests and diagnostics).</summary>
+    internal SidecarManager Sidecars => _sidecars;
+
+    /// <summary>The ranking of calls by capability (for tests and diagnostics).</summary>
+    internal CapabilityRouter Router => _router;
+
+    /// <summary>The idempotent-request path (for tests and diagnostics).</summary>
+    internal IdempotencyCoordinator Idempotency => _idempotency;
 
     /// <summary>The gate of a function, for tests and diagnostics.</summary>
     internal FunctionGate GetGate(FunctionDefinition function) => _gates.GetOrAdd(function.Name, _createGate, function);
@@ -87,6 +117,60 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        if (function.Idempotency is not null)
+        {
+            return await _idempotency.InvokeAsync(function, request, _invokeCore, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await InvokeCoreAsync(function, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    public IReadOnlyList<CapabilityCandidate> Rank(string capability, TenantId tenant = default) => _router.Rank(capability, tenant);
+
+    public async ValueTask<CapabilityInvocationResult> InvokeAsync(string capability, ReadOnlyMemory<byte> payload, TenantId tenant = default, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(capability);
+        tenant = tenant.IsEmpty ? TenantId.Default : tenant;
+        var ranked = _router.Rank(capability, tenant);
+        if (ranked.Count == 0)
+        {
+            throw new CapabilityNotFoundException($"No registered function provides capability '{capability}'. Declare it in FunctionDefinition.Capabilities of a function.")
+            {
+                Capability = capability,
+            };
+        }
+
+        var chosen = ranked[0];
+        using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.CapabilityInvokeActivity);
+        if (activity is not null)
+        {
+            activity.SetTag(OnDemandExecutionDiagnostics.CapabilityTag, capability);
+            activity.SetTag(OnDemandExecutionDiagnostics.FunctionNameTag, chosen.FunctionName);
+            activity.SetTag(OnDemandExecutionDiagnostics.TenantTag, tenant.Value);
+            activity.SetTag(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(chosen.ExpectedStart));
+        }
+
+        _metrics.CapabilitySelections.Add(
+            1,
+            new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.CapabilityTag, capability),
+            new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.FunctionNameTag, chosen.FunctionName),
+            new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(chosen.ExpectedStart)));
+        Log.CapabilitySelected(_logger, capability, tenant.Value, chosen.FunctionName, OnDemandMetrics.StartKindName(chosen.ExpectedStart), chosen.TotalCost.TotalMilliseconds, ranked.Count);
+        try
+        {
+            var result = await InvokeAsync(new InvocationRequest(chosen.FunctionName, payload, tenant), cancellationToken).ConfigureAwait(false);
+            return new CapabilityInvocationResult(chosen.FunctionName, chosen, result);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>Steps 4 to 10 of the data path (docs/executor.md) for an accepted request.</summary>
+    private async ValueTask<InvocationResult> InvokeCoreAsync(FunctionDefinition function, InvocationRequest request, CancellationToken cancellationToken)
+    {
         _keepAlive.OnInvocation(function, request.Tenant);
         Notify(function, request, result: null, error: null, starting: true);
         var started = _time.GetTimestamp();
@@ -102,6 +186,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         StartKind? kind = null;
         InvocationResult? result = null;
         Exception? error = null;
+        SidecarAttachment? sidecars = null;
         try
         {
             var gate = GetGate(function);
@@ -109,12 +194,29 @@ internal sealed class FunctionExecutor : IFunctionExecutor
             try
             {
                 var queueWait = _time.GetElapsedTime(started);
+
+                // Sidecars start beside the primary instance (from the pools too), and must be ready before it runs.
+                sidecars = _sidecars.Attach(function, request.Tenant);
                 var lease = await _pool.AcquireAsync(function, request.Tenant, cancellationToken).ConfigureAwait(false);
+                if (sidecars is not null)
+                {
+                    try
+                    {
+                        await sidecars.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
+                        sidecars.Bind(lease.Instance.Id);
+                    }
+                    catch
+                    {
+                        _pool.Release(lease.Slot, keep: true, "released", _keepAlive.OnCompleted(function, request.Tenant));
+                        throw;
+                    }
+                }
+
                 kind = lease.Kind;
                 activity?.SetTag(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(lease.Kind));
                 activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, lease.Instance.Id);
                 var executionStarted = _time.GetTimestamp();
-                var output = await RunAsync(function, request, lease, cancellationToken).ConfigureAwait(false);
+                var output = await RunAsync(function, request, lease, sidecars, cancellationToken).ConfigureAwait(false);
                 var now = _time.GetTimestamp();
                 var timings = new InvocationTimings(
                     queueWait,
@@ -123,6 +225,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
                     _time.GetElapsedTime(executionStarted, now),
                     _time.GetElapsedTime(started, now));
                 result = new InvocationResult(output, lease.Kind, timings, lease.Instance.Id, request.InvocationId);
+                _router.Costs.Record(function.Name, lease.Kind, timings);
                 return result;
             }
             finally
@@ -144,6 +247,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         }
         finally
         {
+            sidecars?.Detach();
             activity?.SetTag(OnDemandExecutionDiagnostics.OutcomeTag, outcome);
             var tags = new TagList
             {
@@ -192,8 +296,12 @@ internal sealed class FunctionExecutor : IFunctionExecutor
     };
 
     /// <summary>Invokes the leased instance under the function's timeout and returns it to the pool exactly once.</summary>
-    private async ValueTask<ReadOnlyMemory<byte>> RunAsync(FunctionDefinition function, InvocationRequest request, PoolLease lease, CancellationToken cancellationToken)
+    private async ValueTask<ReadOnlyMemory<byte>> RunAsync(FunctionDefinition function, InvocationRequest request, PoolLease lease, SidecarAttachment? sidecars, CancellationToken cancellationToken)
     {
+        // What the handler-facing API (FunctionContextExtensions) trusts; restored when this method returns, and marked
+        // ended so that work the handler leaves behind cannot act for this invocation any more.
+        var frame = new InvocationFrame(request, this, sidecars);
+        InvocationFrame.Current = frame;
         var timeout = function.Timeout ?? _options.DefaultTimeout;
         using var timeoutSource = new CancellationTokenSource(timeout, _time);
         using var callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
@@ -283,6 +391,7 @@ internal sealed class FunctionExecutor : IFunctionExecutor
         }
         finally
         {
+            frame.End();
             if (reason != "abandoned")
             {
                 _pool.Release(lease.Slot, keep, reason, _keepAlive.OnCompleted(function, request.Tenant));
