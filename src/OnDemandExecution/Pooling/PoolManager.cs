@@ -328,14 +328,37 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         var missing = count - (_slots.TryGetKey(tenant, function.Name, out var key) ? SlotAllocator.CountKey(key).Idle : 0);
         var loaded = 0;
-        for (; loaded < missing; loaded++)
+
+        // In parallel, at most MaxConcurrentProvisioning at a time: instances wanted for one expected wave must be ready
+        // together, not one start time after another. Each one is released as soon as it is loaded, so a failure of
+        // one leaves the others in the pool.
+        while (loaded < missing)
         {
-            var lease = await AcquireFreshAsync(function, tenant, cancellationToken).ConfigureAwait(false);
-            Release(lease.Slot, keep: true, "preloaded", keepAlive);
-            _metrics.InstancesPreloaded.Add(1, _providerTag);
+            var batch = Math.Min(missing - loaded, _options.MaxConcurrentProvisioning);
+            var starts = new Task[batch];
+            for (var i = 0; i < batch; i++)
+            {
+                starts[i] = PreloadOneAsync(function, tenant, keepAlive, cancellationToken);
+            }
+
+            try
+            {
+                await Task.WhenAll(starts).ConfigureAwait(false);
+            }
+            finally
+            {
+                loaded += starts.Count(t => t.IsCompletedSuccessfully);
+            }
         }
 
         return Math.Max(loaded, 0);
+    }
+
+    private async Task PreloadOneAsync(FunctionDefinition function, TenantId tenant, TimeSpan keepAlive, CancellationToken cancellationToken)
+    {
+        var lease = await AcquireFreshAsync(function, tenant, cancellationToken).ConfigureAwait(false);
+        Release(lease.Slot, keep: true, "preloaded", keepAlive);
+        _metrics.InstancesPreloaded.Add(1, _providerTag);
     }
 
     /// <summary>Returns a busy instance with its function's fixed keep-alive (for callers without a policy).</summary>

@@ -73,6 +73,27 @@ public class KeepAlivePolicyTests
     }
 
     [Fact]
+    public async Task PreloadAsync_StartsTheInstancesTogether_NotOneAfterAnother()
+    {
+        await using var host = TestHost.Create(o => o.MaxConcurrentProvisioning = 4, b => b.AddFunction("f", TestHost.Noop));
+        host.Provider.OnCreate = (_, ct) => new ValueTask(Task.Delay(TimeSpan.FromSeconds(1), host.Time, ct));
+        Assert.True(host.Catalog.TryGetFunction("f", out var f));
+
+        var preload = host.Pools.PreloadAsync(f, A, 3, TimeSpan.FromMinutes(1)).AsTask();
+        for (var spins = 0; CreationsStarted(host) < 3 && !preload.IsCompleted; spins++)
+        {
+            Assert.True(spins < 100_000, "the three creations never reached the provider");
+            await Task.Yield(); // let the three creations reach the provider
+        }
+
+        host.Time.Advance(TimeSpan.FromSeconds(1)); // one start time: all three are ready
+        var loaded = await preload.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(3, loaded);
+        Assert.Equal(3, host.Pools.GetSnapshot().Idle);
+    }
+
+    [Fact]
     public async Task PreloadAsync_InstancesExpireAfterTheirOwnKeepAlive()
     {
         await using var host = TestHost.Create(configure: b => b.AddFunction("f", TestHost.Noop));
@@ -103,6 +124,14 @@ public class KeepAlivePolicyTests
         Assert.Equal(1, host.Provider.Live);
         Assert.Throws<ArgumentOutOfRangeException>(() => pools.WarmingPoolTarget = -1);
         Assert.Throws<ArgumentOutOfRangeException>(() => pools.WarmingPoolTarget = 100_000);
+    }
+
+    private static int CreationsStarted(TestHost host)
+    {
+        lock (host.Provider.Specs)
+        {
+            return host.Provider.Specs.Count;
+        }
     }
 
     private sealed class RecordingPolicy(TimeSpan keepAlive) : IKeepAlivePolicy
