@@ -277,7 +277,8 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <param name="taken">A warm slot the placer already popped (owned, still Warm): assigned instead of popping one.</param>
     /// <param name="coldAt">The placer chose a cold start at this location (passed as <see cref="InstanceSpec.PreferredLocation"/>).</param>
-    private async ValueTask<PoolLease> AcquireFreshAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken, InstanceSlot? taken = null, InstanceLocation? coldAt = null)
+    /// <param name="deadWarmRetries">How many more warm instances to try when the one taken turns out to have died.</param>
+    private async ValueTask<PoolLease> AcquireFreshAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken, InstanceSlot? taken = null, InstanceLocation? coldAt = null, int deadWarmRetries = 2)
     {
         var key = _slots.GetOrAddKey(tenant, function.Name);
         var kind = StartKind.WarmPool;
@@ -305,7 +306,17 @@ internal sealed class PoolManager : IInstancePoolManager, IAsyncDisposable
 
         _ = StartRefill(); // in the background: this start does not wait for it
         var loadStarted = _time.GetTimestamp();
-        await LoadAsync(slot, function, tenant, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await LoadAsync(slot, function, tenant, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InstanceProviderException ex) when (kind == StartKind.WarmPool && ex.InnerException is InstanceDiedException && deadWarmRetries > 0)
+        {
+            // The warm instance died while it waited (maintenance had not checked it yet); LoadAsync destroyed it.
+            // Take another one (or cold-start) rather than fail this call for an instance it never used.
+            return await AcquireFreshAsync(function, tenant, cancellationToken, deadWarmRetries: deadWarmRetries - 1).ConfigureAwait(false);
+        }
+
         var load = _time.GetElapsedTime(loadStarted);
         slot.Transition(InstanceState.Assigned, InstanceState.Busy);
         _placer?.RecordStart(kind, provisioning + load);

@@ -80,4 +80,23 @@ public class PrewarmTests
         await app.StopAsync().WaitAsync(HangGuard);
         Assert.Equal(0, provider.Live);
     }
+
+    [Fact]
+    public async Task AcquireAsync_WarmInstanceThatDiedWhileWaiting_IsReplacedWithoutFailingTheCall()
+    {
+        await using var host = TestHost.Create(o => o.WarmingPoolSize = 2);
+        var pool = host.PoolManager;
+        await pool.PrewarmAsync();
+        var loads = 0;
+        host.Provider.OnLoad = (_, _) => Interlocked.Increment(ref loads) == 1
+            ? throw new InstanceDiedException("the guest exited while it waited")
+            : ValueTask.CompletedTask;
+
+        var lease = await pool.AcquireAsync(new FunctionDefinition("f", new DelegateFunctionCode(TestHost.Noop)), new TenantId("t"), CancellationToken.None);
+
+        Assert.Equal(StartKind.WarmPool, lease.Kind);
+        Assert.Equal(2, loads);
+        Assert.Equal(1, host.Provider.Disposed); // the dead one
+        Assert.Equal(1, pool.GetSnapshot().Destroyed);
+    }
 }
