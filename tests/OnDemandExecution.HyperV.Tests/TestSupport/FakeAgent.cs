@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using OnDemandExecution.GuestAgent;
+using OnDemandExecution.Tests.Shared;
 
 namespace OnDemandExecution.HyperV.Tests.TestSupport;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using OnDemandExecution.GuestAgent;
 using OnDemandExecution.Kvm.Tests.TestSupport;
+using OnDemandExecution.Tests.Shared;
 
 namespace OnDemandExecution.Kvm.Tests.Protocol;
 

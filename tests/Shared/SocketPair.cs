@@ -1,8 +1,11 @@
 using System.Net.Sockets;
 
-namespace OnDemandExecution.HyperV.Tests.TestSupport;
+namespace OnDemandExecution.Tests.Shared;
 
-/// <summary>Two connected Unix-socket streams: the host end stands in for a Hyper-V socket, the guest end for the agent's.</summary>
+/// <summary>
+/// Two connected Unix-socket streams in a temp directory: a real socket, as QEMU's chardevs are; for the Hyper-V tests the
+/// host end stands in for a Hyper-V socket. Compiled into each provider's test project as linked source.
+/// </summary>
 internal sealed class SocketPair : IAsyncDisposable
 {
     private readonly string _dir;
@@ -22,7 +25,7 @@ internal sealed class SocketPair : IAsyncDisposable
 
     public static async Task<SocketPair> CreateAsync()
     {
-        var dir = Directory.CreateTempSubdirectory("odx-hv-").FullName;
+        var dir = Directory.CreateTempSubdirectory("odx-sp-").FullName;
         var path = Path.Combine(dir, "s.sock");
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
