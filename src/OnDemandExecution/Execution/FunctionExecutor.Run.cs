@@ -1,0 +1,247 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using OnDemandExecution.Capabilities;
+using OnDemandExecution.Diagnostics;
+using OnDemandExecution.Idempotency;
+using OnDemandExecution.Pooling;
+using OnDemandExecution.Sidecars;
+
+namespace OnDemandExecution.Execution;
+
+/// <summary>The accepted-request path: acquire, invoke under the timeout, release exactly once, report.</summary>
+internal sealed partial class FunctionExecutor
+{
+    /// <summary>Steps 4 to 10 of the data path (docs/executor.md) for an accepted request.</summary>
+    private async ValueTask<InvocationResult> InvokeCoreAsync(FunctionDefinition function, InvocationRequest request, CancellationToken cancellationToken)
+    {
+        _keepAlive.OnInvocation(function, request.Tenant);
+        Notify(function, request, result: null, error: null, starting: true);
+        var started = _time.GetTimestamp();
+        using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.InvokeActivity);
+        if (activity is not null)
+        {
+            activity.SetTag(OnDemandExecutionDiagnostics.FunctionNameTag, function.Name);
+            activity.SetTag(OnDemandExecutionDiagnostics.TenantTag, request.Tenant.Value);
+            activity.SetTag(OnDemandExecutionDiagnostics.InvocationIdTag, request.InvocationId);
+        }
+
+        var outcome = "success";
+        StartKind? kind = null;
+        InvocationResult? result = null;
+        Exception? error = null;
+        SidecarAttachment? sidecars = null;
+        try
+        {
+            var gate = GetGate(function);
+            await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var queueWait = _time.GetElapsedTime(started);
+
+                // Sidecars start beside the primary instance (from the pools too), and must be ready before it runs.
+                sidecars = _sidecars.Attach(function, request.Tenant);
+                var lease = await _pool.AcquireAsync(function, request.Tenant, cancellationToken).ConfigureAwait(false);
+                if (sidecars is not null)
+                {
+                    try
+                    {
+                        await sidecars.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
+                        sidecars.Bind(lease.Instance.Id);
+                    }
+                    catch
+                    {
+                        _pool.Release(lease.Slot, keep: true, "released", _keepAlive.OnCompleted(function, request.Tenant));
+                        throw;
+                    }
+                }
+
+                kind = lease.Kind;
+                activity?.SetTag(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(lease.Kind));
+                activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, lease.Instance.Id);
+                var executionStarted = _time.GetTimestamp();
+                var output = await RunAsync(function, request, lease, sidecars, cancellationToken).ConfigureAwait(false);
+                var now = _time.GetTimestamp();
+                var timings = new InvocationTimings(
+                    queueWait,
+                    lease.Provisioning,
+                    lease.CodeLoad,
+                    _time.GetElapsedTime(executionStarted, now),
+                    _time.GetElapsedTime(started, now));
+                result = new InvocationResult(output, lease.Kind, timings, lease.Instance.Id, request.InvocationId);
+                _router.Costs.Record(function.Name, lease.Kind, timings);
+                return result;
+            }
+            finally
+            {
+                gate.Exit();
+            }
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+            outcome = OutcomeOf(ex, cancellationToken);
+            if (ex is QueueFullException q)
+            {
+                Log.QueueFull(_logger, function.Name, q.QueueLength);
+            }
+
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
+        finally
+        {
+            sidecars?.Detach();
+            activity?.SetTag(OnDemandExecutionDiagnostics.OutcomeTag, outcome);
+            var tags = new TagList
+            {
+                { OnDemandExecutionDiagnostics.FunctionNameTag, function.Name },
+                { OnDemandExecutionDiagnostics.StartKindTag, kind is { } k ? OnDemandMetrics.StartKindName(k) : "none" },
+                { OnDemandExecutionDiagnostics.OutcomeTag, outcome },
+            };
+            _metrics.Invocations.Add(1, tags);
+            _metrics.InvocationDuration.Record(_time.GetElapsedTime(started).TotalSeconds, tags);
+            Notify(function, request, result, error, starting: false);
+        }
+    }
+
+    private void Notify(FunctionDefinition function, InvocationRequest request, InvocationResult? result, Exception? error, bool starting)
+    {
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                if (starting)
+                {
+                    observer.OnInvocationStarting(function, request);
+                }
+                else
+                {
+                    observer.OnInvocationCompleted(function, request, result, error);
+                }
+            }
+            catch (Exception ex)
+            {
+                Log.ObserverFailed(_logger, observer.GetType().Name, ex);
+            }
+        }
+    }
+
+    private static string OutcomeOf(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        OperationCanceledException when cancellationToken.IsCancellationRequested => "cancelled",
+        InvocationTimeoutException => "timeout",
+        QueueFullException => "queue_full",
+        FunctionExecutionException => "function_error",
+        InstanceDiedException => "instance_died",
+        InstanceCapacityExceededException => "capacity",
+        InstanceProviderException => "provider_error",
+        _ => "error",
+    };
+
+    /// <summary>Invokes the leased instance under the function's timeout and returns it to the pool exactly once.</summary>
+    private async ValueTask<ReadOnlyMemory<byte>> RunAsync(FunctionDefinition function, InvocationRequest request, PoolLease lease, SidecarAttachment? sidecars, CancellationToken cancellationToken)
+    {
+        // What the handler-facing API (FunctionContextExtensions) trusts; restored when this method returns, and marked
+        // ended so that work the handler leaves behind cannot act for this invocation any more.
+        var frame = new InvocationFrame(request, this, sidecars);
+        InvocationFrame.Current = frame;
+        var timeout = function.Timeout ?? _options.DefaultTimeout;
+        using var timeoutSource = new CancellationTokenSource(timeout, _time);
+        using var callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
+        var token = timeoutSource.Token;
+
+        var keep = true;
+        var reason = "released";
+        Task<ReadOnlyMemory<byte>>? pending = null;
+        try
+        {
+            var call = lease.Instance.InvokeAsync(request, token);
+            if (call.IsCompletedSuccessfully)
+            {
+                return call.Result;
+            }
+
+            pending = call.AsTask();
+
+            // WaitAsync returns when the token fires even if the function ignores it; the instance is then abandoned
+            // (kept if the call later ends by honouring the token, destroyed otherwise: see ReleaseWhenDone).
+            var output = await pending.WaitAsync(token).ConfigureAwait(false);
+            pending = null;
+            return output;
+        }
+        catch (OperationCanceledException ex) when (token.IsCancellationRequested)
+        {
+            if (pending is { IsCompleted: false })
+            {
+                _pool.ReleaseWhenDone(lease.Slot, pending, _keepAlive.OnCompleted(function, request.Tenant));
+                pending = null;
+                keep = false;
+                reason = "abandoned";
+            }
+            else
+            {
+                // The call ended while we gave up on it: its outcome decides the instance's fate.
+                keep = pending is null || PoolManager.CallLeftInstanceUsable(pending);
+                reason = keep ? "released" : "died";
+                pending = null;
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("The invocation was cancelled by the caller.", ex, cancellationToken);
+            }
+
+            Log.InvocationTimedOut(_logger, function.Name, timeout.TotalMilliseconds, lease.Instance.Id, request.InvocationId);
+            throw new InvocationTimeoutException($"Function '{function.Name}' did not finish within its timeout of {timeout}.", ex)
+            {
+                FunctionName = function.Name,
+                Timeout = timeout,
+            };
+        }
+        catch (FunctionExecutionException ex)
+        {
+            pending = null;
+            Log.FunctionFailed(_logger, function.Name, request.InvocationId, ex);
+            throw;
+        }
+        catch (InstanceDiedException ex)
+        {
+            pending = null;
+            keep = false;
+            reason = "died";
+            Log.InstanceDied(_logger, lease.Instance.Id, function.Name, request.InvocationId, ex);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            pending = null;
+            keep = false;
+            reason = "provider fault";
+            if (ex is OperationCanceledException)
+            {
+                // Cancelled by something other than our token: the function's own fault.
+                keep = true;
+                Log.FunctionFailed(_logger, function.Name, request.InvocationId, ex);
+                throw new FunctionExecutionException($"Function '{function.Name}' was cancelled by its own code: {ex.Message}", ex) { FunctionName = function.Name };
+            }
+
+            Log.ProviderFault(_logger, function.Name, lease.Instance.Id, request.InvocationId, ex);
+            throw new InstanceProviderException($"Provider '{_pool.Provider.Name}' failed while running function '{function.Name}' on instance {lease.Instance.Id}: {ex.Message}", ex)
+            {
+                FunctionName = function.Name,
+                ProviderName = _pool.Provider.Name,
+            };
+        }
+        finally
+        {
+            frame.End();
+            if (reason != "abandoned")
+            {
+                _pool.Release(lease.Slot, keep, reason, _keepAlive.OnCompleted(function, request.Tenant));
+            }
+        }
+    }
+}

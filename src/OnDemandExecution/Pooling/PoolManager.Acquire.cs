@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using OnDemandExecution.Diagnostics;
+using OnDemandExecution.Placement;
+
+namespace OnDemandExecution.Pooling;
+
+/// <summary>The acquire path: warm hit, else a warming-pool instance loaded now, else a cold start.</summary>
+internal sealed partial class PoolManager
+{
+    /// <summary>
+    /// Gets a busy instance holding <paramref name="function"/>'s code for <paramref name="tenant"/>: an idle one of the
+    /// active pool (warm hit), else a warming-pool one assigned and loaded now, else a new one (cold start).
+    /// </summary>
+    public async ValueTask<PoolLease> AcquireAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (_placer is { } placer && placer.TryGetPlan(function.Name, out var plan))
+        {
+            if (TryAcquirePlacedIdle(placer, plan, function, tenant, out var placed))
+            {
+                return placed;
+            }
+
+            return await AcquirePlacedAsync(placer, plan, function, tenant, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_slots.TryGetKey(tenant, function.Name, out var key) && _slots.TryAcquire(key, out var idle))
+        {
+            return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
+        }
+
+        return await AcquireFreshAsync(function, tenant, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A warming-pool instance assigned and loaded now, else a cold start; busy and owned by the caller.</summary>
+    /// <param name="function">The function.</param>
+    /// <param name="tenant">The tenant.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <param name="taken">A warm slot the placer already popped (owned, still Warm): assigned instead of popping one.</param>
+    /// <param name="coldAt">The placer chose a cold start at this location (passed as <see cref="InstanceSpec.PreferredLocation"/>).</param>
+    /// <param name="deadWarmRetries">How many more warm instances to try when the one taken turns out to have died.</param>
+    private async ValueTask<PoolLease> AcquireFreshAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken, InstanceSlot? taken = null, InstanceLocation? coldAt = null, int deadWarmRetries = 2)
+    {
+        var key = _slots.GetOrAddKey(tenant, function.Name);
+        var kind = StartKind.WarmPool;
+        var provisioning = TimeSpan.Zero;
+        var requiredMemory = function.MemoryMb ?? 0;
+        InstanceSlot slot;
+        if (taken is not null)
+        {
+            slot = taken;
+            _slots.Assign(slot, key, InstanceState.Warm);
+        }
+        else if (coldAt is not null || requiredMemory > _options.WarmInstance.MemoryMb || !_slots.TryTakeWarm(key, out slot))
+        {
+            kind = StartKind.Cold;
+            var started = _time.GetTimestamp();
+            var spec = requiredMemory > _options.WarmInstance.MemoryMb ? _options.WarmInstance with { MemoryMb = requiredMemory } : _options.WarmInstance;
+            if (coldAt is not null)
+            {
+                spec = spec with { PreferredLocation = coldAt };
+            }
+            slot = await CreateSlotAsync(spec, "cold start", mayEvict: true, cancellationToken).ConfigureAwait(false);
+            _slots.Assign(slot, key, InstanceState.Provisioning);
+            provisioning = _time.GetElapsedTime(started);
+        }
+
+        _ = StartRefill(); // in the background: this start does not wait for it
+        var loadStarted = _time.GetTimestamp();
+        try
+        {
+            await LoadAsync(slot, function, tenant, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InstanceProviderException ex) when (kind == StartKind.WarmPool && ex.InnerException is InstanceDiedException && deadWarmRetries > 0)
+        {
+            // The warm instance died while it waited (maintenance had not checked it yet); LoadAsync destroyed it.
+            // Take another one (or cold-start) rather than fail this call for an instance it never used.
+            return await AcquireFreshAsync(function, tenant, cancellationToken, deadWarmRetries: deadWarmRetries - 1).ConfigureAwait(false);
+        }
+
+        var load = _time.GetElapsedTime(loadStarted);
+        slot.Transition(InstanceState.Assigned, InstanceState.Busy);
+        _placer?.RecordStart(kind, provisioning + load);
+        _metrics.StartDuration.Record(
+            (provisioning + load).TotalSeconds,
+            new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(kind)));
+        return new PoolLease(slot, kind, provisioning, load);
+    }
+}
