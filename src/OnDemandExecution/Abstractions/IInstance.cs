@@ -45,6 +45,23 @@ public interface IInstance : IAsyncDisposable
     /// <returns>The instance's health.</returns>
     ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A cheap, non-blocking liveness flag: false once the provider already knows the instance is dead (its process
+    /// exited, its channel closed). The pool reads it before handing an idle instance to a call and skips dead ones.
+    /// The default is <see langword="true"/> (no cheap knowledge; <see cref="CheckHealthAsync"/> still runs in maintenance).
+    /// </summary>
+    bool IsAlive => true;
+
+    /// <summary>
+    /// Called after a call on this instance timed out or was cancelled: stops whatever that call left running and
+    /// reports whether the instance is idle again. The pool reuses the instance only when this returns
+    /// <see langword="true"/>; otherwise it recycles or destroys it. The default returns <see langword="false"/>
+    /// (the provider cannot confirm the work stopped).
+    /// </summary>
+    /// <param name="cancellationToken">Bounds the attempt; when it is signalled the instance counts as not stopped.</param>
+    /// <returns>True only when the provider confirms no work of the last call still runs in the instance.</returns>
+    ValueTask<bool> StopWorkAsync(CancellationToken cancellationToken) => new(false);
+
     /// <summary>Pauses an idle instance (only when the provider reports <see cref="InstanceProviderCapabilities.SupportsPause"/>).</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the instance is paused.</returns>
