@@ -54,7 +54,7 @@ internal sealed partial class PoolManager
             if (Interlocked.CompareExchange(ref _refill, refill, current) == current)
             {
                 Track(refill);
-                starter.Start(TaskScheduler.Default);
+                starter.Start(_backgroundScheduler);
                 return refill;
             }
         }
