@@ -71,7 +71,10 @@ internal sealed partial class FunctionExecutor
                     _time.GetElapsedTime(executionStarted, now),
                     _time.GetElapsedTime(started, now));
                 result = new InvocationResult(output, lease.Kind, timings, lease.Instance.Id, request.InvocationId);
-                _router.Costs.Record(function.Name, lease.Kind, timings);
+                if (function.Capabilities.Count > 0)
+                {
+                    _router.Costs.Record(function.Name, lease.Kind, timings); // ranks calls by capability: only those functions are ranked
+                }
                 return result;
             }
             finally
@@ -145,12 +148,17 @@ internal sealed partial class FunctionExecutor
     private async ValueTask<ReadOnlyMemory<byte>> RunAsync(FunctionDefinition function, InvocationRequest request, PoolLease lease, SidecarAttachment? sidecars, CancellationToken cancellationToken)
     {
         // What the handler-facing API (FunctionContextExtensions) trusts; restored when this method returns, and marked
-        // ended so that work the handler leaves behind cannot act for this invocation any more.
-        var frame = new InvocationFrame(request, this, sidecars);
-        InvocationFrame.Current = frame;
+        // ended so that work the handler leaves behind cannot act for this invocation any more. Only a handler that runs
+        // in this process (or a function with sidecars) can reach it: providers that isolate their instances get none.
+        var frame = _framesFlow || sidecars is not null ? new InvocationFrame(request, this, sidecars) : null;
+        if (frame is not null)
+        {
+            InvocationFrame.Current = frame;
+        }
+
         var timeout = function.Timeout ?? _options.DefaultTimeout;
-        using var timeoutSource = new CancellationTokenSource(timeout, _time);
-        using var callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
+        var timeoutSource = TimeoutSources.Rent(_time, timeout);
+        var callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
         var token = timeoutSource.Token;
 
         var keep = true;
@@ -237,7 +245,9 @@ internal sealed partial class FunctionExecutor
         }
         finally
         {
-            frame.End();
+            frame?.End();
+            callerRegistration.Dispose(); // before the source is reset: a late cancellation by the caller cannot reach a reused one
+            TimeoutSources.Return(timeoutSource, reusable: reason != "abandoned", _time);
             if (reason != "abandoned")
             {
                 _pool.Release(lease.Slot, keep, reason, _keepAlive.OnCompleted(function, request.Tenant));

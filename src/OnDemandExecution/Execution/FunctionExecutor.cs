@@ -37,6 +37,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
     private readonly CapabilityRouter _router;
     private readonly IdempotencyCoordinator _idempotency;
     private readonly Func<FunctionDefinition, InvocationRequest, CancellationToken, ValueTask<InvocationResult>> _invokeCore;
+    private readonly bool _framesFlow; // handlers run in this process, where the invocation frame can reach them
 
     public FunctionExecutor(
         IFunctionCatalog catalog,
@@ -80,6 +81,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         _idempotency = idempotency ?? new IdempotencyCoordinator(
             new MemoryIdempotencyCache(Options.Create(new IdempotencyOptions()), timeProvider), new InMemoryDependencyStateProvider(), timeProvider, metrics, loggerFactory);
         _invokeCore = InvokeCoreAsync;
+        _framesFlow = pool.Provider.Capabilities.Isolation == IsolationLevel.None;
     }
 
     /// <summary>The sidecars of the running functions (for tests and diagnostics).</summary>
