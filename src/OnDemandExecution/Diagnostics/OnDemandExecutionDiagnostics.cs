@@ -29,6 +29,9 @@ public static class OnDemandExecutionDiagnostics
     /// <summary>Counter of instances recycled back to the warming pool; tag <c>provider.name</c>.</summary>
     public const string InstancesRecycled = "ondemand.instances.recycled";
 
+    /// <summary>Counter: work and instances the pools' stop abandoned when its bound passed (tag <c>reason</c>: the instance's state, or <c>operation</c>).</summary>
+    public const string StopAbandoned = "ondemand.stop.abandoned";
+
     /// <summary>Gauge of instances per pool state; tag <c>state</c> (provisioning, warm, assigned, idle, busy, recycling): the values add up to the live instances.</summary>
     public const string PoolSize = "ondemand.pool.size";
 

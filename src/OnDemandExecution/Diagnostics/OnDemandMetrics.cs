@@ -32,6 +32,7 @@ internal sealed class OnDemandMetrics : IDisposable
         InstancesDestroyed = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesDestroyed, "{instance}", "Instances destroyed.");
         InstancesPreloaded = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesPreloaded, "{instance}", "Instances loaded ahead of demand.");
         InstancesRecycled = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesRecycled, "{instance}", "Instances recycled to the warming pool.");
+        StopAbandoned = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.StopAbandoned, "{item}", "Instances and operations the pools' stop abandoned when its bound passed.");
         QueueLength = _meter.CreateUpDownCounter<long>(OnDemandExecutionDiagnostics.QueueLength, "{request}", "Requests waiting for a function's concurrency limit.");
         SidecarsStarted = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.SidecarsStarted, "{sidecar}", "Sidecars started.");
         SidecarsStopped = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.SidecarsStopped, "{sidecar}", "Sidecars stopped.");
@@ -58,6 +59,8 @@ internal sealed class OnDemandMetrics : IDisposable
     public Counter<long> InstancesPreloaded { get; }
 
     public UpDownCounter<long> QueueLength { get; }
+
+    public Counter<long> StopAbandoned { get; }
 
     public Counter<long> Placements { get; }
 

@@ -12,6 +12,7 @@ internal sealed partial class PoolManager
     /// <summary>Pools an owned slot as warm (from Provisioning or Recycling); after shutdown began, drains the pool again.</summary>
     private void EnqueueWarm(InstanceSlot slot, InstanceState from)
     {
+        slot.LastCheckedTimestamp = _time.GetTimestamp(); // new or just scrubbed: not due for a health check yet
         _slots.PushWarm(slot, from);
         if (IsDisposed)
         {
@@ -60,8 +61,8 @@ internal sealed partial class PoolManager
         }
     }
 
-    /// <summary>How many instances the warming pool lacks, counting creations in flight.</summary>
-    private int WarmDeficit() => WarmingPoolTarget - (int)WarmCount - Volatile.Read(ref _warmProvisioning);
+    /// <summary>How many instances the warming pool lacks, counting creations in flight and instances under a health check.</summary>
+    private int WarmDeficit() => WarmingPoolTarget - (int)WarmCount - Volatile.Read(ref _warmProvisioning) - Volatile.Read(ref _warmChecking);
 
     private long WarmCount => _slots.WarmCount;
 

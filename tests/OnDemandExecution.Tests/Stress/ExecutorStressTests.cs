@@ -207,6 +207,10 @@ public class ExecutorStressTests(ITestOutputHelper output)
                 {
                     outcome = Outcome.Capacity;
                 }
+                catch (TenantLimitExceededException)
+                {
+                    outcome = Outcome.Capacity; // the tenant's share of the instance budget (MaxInstancesPerTenant)
+                }
                 catch (InvocationTimeoutException) when (function.Name == "slow")
                 {
                     outcome = Outcome.Timeout;
