@@ -122,10 +122,19 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
             return;
         }
 
-        await ExpireIdleAsync(cancellationToken).ConfigureAwait(false);
-        await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
-        TrimWarm();
-        await StartRefill().WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var activity = ActivityExtensions.StartBackground(OnDemandExecutionDiagnostics.MaintenanceActivity);
+        try
+        {
+            await ExpireIdleAsync(cancellationToken).ConfigureAwait(false);
+            await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
+            TrimWarm();
+            await StartRefill().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            activity.Fail(ex);
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()
