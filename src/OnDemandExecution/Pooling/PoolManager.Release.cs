@@ -34,7 +34,7 @@ internal sealed partial class PoolManager
                 throw new InvalidOperationException($"Instance slot {slot.Index} changed while its owner released it.");
             }
 
-            Track(RetireAsync(slot, "no keep-alive", _shutdown.Token).AsTask());
+            Track(RetireAsync(slot, "no_keep_alive", _shutdown.Token).AsTask());
             return;
         }
 

@@ -139,10 +139,19 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
             return;
         }
 
-        ExpireIdle();
-        await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
-        TrimWarm();
-        _ = StartRefill();
+        using var activity = ActivityExtensions.StartBackground(OnDemandExecutionDiagnostics.MaintenanceActivity);
+        try
+        {
+            ExpireIdle();
+            await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
+            TrimWarm();
+            _ = StartRefill();
+        }
+        catch (Exception ex)
+        {
+            activity.Fail(ex);
+            throw;
+        }
     }
 
     private void Track(Task task)
