@@ -85,3 +85,27 @@ public sealed class CapacityViewTests
         Assert.Equal(0, view.IdleOn(B, T, "f"));
     }
 }
+
+public sealed class CapacityViewCompletionTests
+{
+    private static readonly SiloAddress A = SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 1001), 1);
+    private static readonly SiloAddress B = SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 1002), 1);
+    private static readonly TenantId T = new("t");
+
+    [Fact]
+    public void Sequential_calls_keep_finding_the_instance_they_just_used()
+    {
+        var view = new ClusterCapacityView();
+        view.Apply(new CapacityViewUpdate(1, [new(A, 1, 5, 0, 5, []), new(B, 1, 0, 0, 1, [new FunctionCapacity("t", "f", 1)])]));
+
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal((B, RouteKind.Warm), view.Route(T, "f"));
+            view.Completed(B, T, "f", succeeded: true);
+        }
+
+        Assert.Equal((B, RouteKind.Warm), view.Route(T, "f"));
+        view.Completed(B, T, "f", succeeded: false); // a failed call gives nothing back
+        Assert.Equal((A, RouteKind.WarmingPool), view.Route(T, "f"));
+    }
+}

@@ -38,11 +38,21 @@ internal sealed class ClusterFunctionExecutor(
             {
                 var result = await local.InvokeAsync(request, cancellationToken).ConfigureAwait(false);
                 host.Served(result, forOther: false, route);
+                if (target is not null)
+                {
+                    view.Completed(target, request.Tenant, request.FunctionName, succeeded: true);
+                }
+
                 return new RoutedInvocationResult(result, host.Name, route);
             }
             catch (Exception)
             {
                 host.Failed(hostUnavailable: false);
+                if (target is not null)
+                {
+                    view.Completed(target, request.Tenant, request.FunctionName, succeeded: false);
+                }
+
                 throw;
             }
         }
@@ -59,12 +69,14 @@ internal sealed class ClusterFunctionExecutor(
             }
 
             var result = remote.ToResult();
+            view.Completed(target, request.Tenant, request.FunctionName, succeeded: true);
             Observe(definition, request, result, null, starting: false);
             return new RoutedInvocationResult(result, remote.HostName, route);
         }
         catch (Exception ex)
         {
             host.Failed(ex is ClusterHostUnavailableException);
+            view.Completed(target, request.Tenant, request.FunctionName, succeeded: false);
             Observe(definition, request, null, ex, starting: false);
             throw;
         }

@@ -88,6 +88,40 @@ internal sealed class ClusterCapacityView
     }
 
     /// <summary>
+    /// A call this silo routed to <paramref name="host"/> ended: the host is one call less busy and, when the call
+    /// succeeded, has (at least for its keep-alive) an idle instance of the function again. Sequential calls thereby
+    /// keep finding the instance they just used, without waiting for the next report.
+    /// </summary>
+    public void Completed(SiloAddress host, TenantId tenant, string function, bool succeeded)
+    {
+        lock (_gate)
+        {
+            var entry = _hosts.Find(h => h.Host.Equals(host));
+            if (entry is null)
+            {
+                return;
+            }
+
+            entry.Busy = Math.Max(0, entry.Busy - 1);
+            if (!succeeded)
+            {
+                return;
+            }
+
+            var list = GetOrAdd(tenant.Value, function);
+            var warm = list.Find(e => ReferenceEquals(e.Host, entry));
+            if (warm is null)
+            {
+                list.Add(new WarmEntry(entry, 1));
+            }
+            else
+            {
+                warm.Idle++;
+            }
+        }
+    }
+
+    /// <summary>
     /// Chooses the host for a call: one with an idle instance of (tenant, function), the most idle first; else one with
     /// warming-pool capacity, the function's home first (rendezvous hashing, so that a function's calls, and with them
     /// its keep-alive history, stay on one host while it has capacity); else the least loaded. Null when the view is empty.
