@@ -82,9 +82,14 @@ internal static class OciSpecWriter
             Namespace(w, "network");
         }
 
-        if (config.UserNamespaceHostBase is { } hostBase)
+        if (config.UserNamespaceHostBase is not null)
         {
             Namespace(w, "user");
+        }
+
+        w.WriteEndArray();
+        if (config.UserNamespaceHostBase is { } hostBase)
+        {
             foreach (var mapping in new[] { "uidMappings", "gidMappings" })
             {
                 w.WriteStartArray(mapping);
@@ -97,7 +102,6 @@ internal static class OciSpecWriter
             }
         }
 
-        w.WriteEndArray();
         w.WriteString("cgroupsPath", config.CgroupsPath);
         w.WriteStartObject("resources");
         w.WriteStartArray("devices");
