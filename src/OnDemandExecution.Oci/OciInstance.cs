@@ -14,13 +14,12 @@ namespace OnDemandExecution.Oci;
 /// closing (the container's init exiting, killed from outside or by the OOM killer) marks the instance dead; after
 /// that every call fails with <see cref="InstanceDiedException"/> and only disposal is left.
 /// </summary>
-internal sealed class OciInstance : IInstance
+internal sealed class OciInstance : IInstance, IGuestAgentHost
 {
     private readonly OciInstanceProvider _provider;
     private readonly string _directory;
-    private AgentChannel? _agent;
+    private GuestAgentSession? _session;
     private string? _deathReason;
-    private string? _loadedFunction;
     private int _disposed;
     private int _created;
 
@@ -42,6 +41,12 @@ internal sealed class OciInstance : IInstance
 
     /// <summary>The agent's version from its READY frame.</summary>
     public string AgentVersion { get; private set; } = "unknown";
+
+    string IGuestAgentHost.InstanceId => Id;
+
+    string IGuestAgentHost.ProviderName => OciInstanceProvider.ProviderName;
+
+    bool IGuestAgentHost.IsPaused => false;
 
     /// <summary>The instance's own directory (config.json, socket, <c>work/</c>, console log); deleted on disposal.</summary>
     internal string WorkingDirectory => _directory;
@@ -102,14 +107,12 @@ internal sealed class OciInstance : IInstance
             listener.Dispose();
             listener = null;
             File.Delete(socketPath);
-            instance._agent = new AgentChannel(new NetworkStream(connection, ownsSocket: true), provider.Options.MaxFrameBytes, tp);
-            instance._agent.Closed += ex => instance.MarkDead("the agent channel closed: " + ex.Message);
-            var hello = await instance._agent.HelloAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false);
-            if (hello.ProtocolVersion != AgentFrameCodec.ProtocolVersion)
-            {
-                throw new AgentProtocolException(AgentProtocolError.BadMagic, $"The guest agent speaks protocol version {hello.ProtocolVersion}; this host speaks {AgentFrameCodec.ProtocolVersion}.");
-            }
-
+            var channel = new AgentChannel(new NetworkStream(connection, ownsSocket: true), provider.Options.MaxFrameBytes, tp);
+            channel.Closed += ex => instance.MarkDead("the agent channel closed: " + ex.Message);
+            instance._session = new GuestAgentSession(channel, instance, provider.Options.AgentTimeout);
+            var hello = await instance._session.HelloAsync(ct).ConfigureAwait(false);
+            // SEED gives the agent the instance id (ODX_INSTANCE_ID); the host's entropy is mixed in, not credited
+            await instance._session.SeedAsync(id, ct).ConfigureAwait(false);
             instance.AgentVersion = hello.AgentVersion;
             var elapsed = tp.GetElapsedTime(started);
             provider.Metrics.StartDuration.Record(elapsed.TotalSeconds);
@@ -136,162 +139,77 @@ internal sealed class OciInstance : IInstance
     public async ValueTask LoadAsync(FunctionDefinition definition, TenantId tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        if (definition.Code is not ProgramFunctionCode program)
+        var session = Session(definition.Name);
+        if (definition.Code is ProgramFunctionCode { Files: { Count: > 0 } files } program && session.LoadedFunction is null)
         {
-            throw new InstanceProviderException($"The OCI provider runs programs (ProgramFunctionCode), not {definition.Code.Kind} code (function '{definition.Name}').") { FunctionName = definition.Name, ProviderName = OciInstanceProvider.ProviderName };
-        }
-
-        if (_loadedFunction is not null)
-        {
-            throw new InvalidOperationException($"Instance {Id} already holds function '{_loadedFunction}'; recycle it before loading '{definition.Name}'.");
-        }
-
-        var agent = ReadyAgent(definition.Name);
-        var timeout = _provider.Options.AgentTimeout;
-        await ControlAsync(definition.Name, async ct =>
-        {
-            foreach (var (path, content) in program.Files ?? new Dictionary<string, byte[]>())
+            // files under /work are copied by the host into the container's writable directory; the agent writes
+            // only the others (under /tmp), so a large function does not travel through the socket
+            var rest = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var (path, content) in files)
             {
                 if (WorkRelative(path) is { } relative)
                 {
                     CopyIntoWork(definition.Name, relative, content);
                 }
-                else if (AgentFrameCodec.IsValidToken(path) && !path.Contains("..", StringComparison.Ordinal))
-                {
-                    await agent.WriteFileAsync(path, content, timeout, ct).ConfigureAwait(false); // elsewhere (/tmp): the agent writes it
-                }
                 else
                 {
-                    throw new InstanceProviderException($"File path '{path}' of function '{definition.Name}' is not valid: use a relative path or one under /work or /tmp, printable ASCII without spaces or '..'.") { FunctionName = definition.Name, ProviderName = OciInstanceProvider.ProviderName };
+                    rest[path] = content;
                 }
             }
 
-            await agent.LoadAsync(program.Command, timeout, ct).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
-        _loadedFunction = definition.Name;
+            definition = new FunctionDefinition(definition.Name, new ProgramFunctionCode(program.Command, rest));
+        }
+
+        await session.LoadAsync(definition, cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask<ReadOnlyMemory<byte>> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
+    public ValueTask<ReadOnlyMemory<byte>> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (_loadedFunction is null)
-        {
-            throw new InvalidOperationException($"Instance {Id} has no function loaded.");
-        }
-
-        var agent = ReadyAgent(request.FunctionName);
-        AgentInvokeResult result;
-        try
-        {
-            result = await agent.InvokeAsync(request.Payload, request.InvocationId, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // the program goes on until StopWorkAsync cancels it; its late RESULT is dropped by id
-            throw;
-        }
-        catch (Exception ex) when (ex is AgentChannelClosedException || (ex is AgentProtocolException p && p.Error != AgentProtocolError.AgentError))
-        {
-            MarkDead(ex.Message);
-            throw Died(request.FunctionName, ex);
-        }
-        catch (AgentProtocolException ex)
-        {
-            throw new InstanceProviderException($"The agent of container {Id} refused the call: {ex.Message}", ex) { FunctionName = request.FunctionName, ProviderName = OciInstanceProvider.ProviderName };
-        }
-
-        if (result.ExitCode != 0)
-        {
-            var stderr = Encoding.UTF8.GetString(result.Error.Span).Trim();
-            throw new FunctionExecutionException(
-                $"Function '{request.FunctionName}' exited with status {result.ExitCode} in container {Id}{(stderr.Length == 0 ? "." : ": " + stderr)}")
-            { FunctionName = request.FunctionName };
-        }
-
-        return result.Output;
+        return Session(request.FunctionName).InvokeAsync(request, cancellationToken);
     }
 
-    public async ValueTask<bool> StopWorkAsync(CancellationToken cancellationToken)
-    {
-        if (!IsAlive || _agent is not { } agent)
-        {
-            return false;
-        }
-
-        try
-        {
-            // CANCEL kills the running program's whole process group and answers OK only once it is gone
-            var reply = await agent.RequestAsync("CANCEL", default, null, _provider.Options.AgentTimeout, cancellationToken).ConfigureAwait(false);
-            return reply.Type == AgentMessageTypes.Ok;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-        catch (TimeoutException ex)
-        {
-            MarkDead(ex.Message);
-            return false;
-        }
-        catch (Exception ex) when (ex is AgentChannelClosedException or AgentProtocolException)
-        {
-            return false;
-        }
-    }
+    public ValueTask<bool> StopWorkAsync(CancellationToken cancellationToken)
+        => IsAlive && _session is { } session ? session.StopWorkAsync(cancellationToken) : new(false);
 
     public async ValueTask<bool> RecycleAsync(CancellationToken cancellationToken)
     {
-        if (!IsAlive)
+        if (!IsAlive || _session is not { } session)
+        {
+            return false;
+        }
+
+        // RESET: the agent kills every process but itself and empties /work and /tmp; then the host empties the host
+        // side of /work as root too, so nothing the function made survives even if it dodged the agent
+        if (!await session.RecycleAsync(cancellationToken).ConfigureAwait(false))
         {
             return false;
         }
 
         try
         {
-            var agent = ReadyAgent(_loadedFunction);
-            // RESET: the agent kills every process but itself and empties /work and /tmp; then the host empties the
-            // host side of /work as root too, so nothing the function made survives even if it dodged the agent
-            await ControlAsync(_loadedFunction, ct => agent.ResetAsync(_provider.Options.AgentTimeout, ct), cancellationToken).ConfigureAwait(false);
             EmptyDirectory(WorkPath);
-            _loadedFunction = null;
             return true;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw;
-        }
-        catch (Exception ex) when (ex is OnDemandExecutionException or AgentProtocolException or IOException or UnauthorizedAccessException)
-        {
+            MarkDead("the host could not empty the container's /work: " + ex.Message);
             return false;
         }
     }
 
-    public async ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken)
-    {
-        if (!IsAlive || _agent is not { } agent)
-        {
-            return InstanceHealth.Dead;
-        }
+    public ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken)
+        => IsAlive && _session is { } session ? session.CheckHealthAsync(cancellationToken) : new(InstanceHealth.Dead);
 
-        try
-        {
-            await agent.HealthAsync(_provider.Options.AgentTimeout, cancellationToken).ConfigureAwait(false);
-            return InstanceHealth.Healthy;
-        }
-        catch (TimeoutException ex)
-        {
-            MarkDead(ex.Message);
-            return InstanceHealth.Dead;
-        }
-        catch (AgentChannelClosedException)
-        {
-            return InstanceHealth.Dead;
-        }
-        catch (AgentProtocolException)
-        {
-            return InstanceHealth.Degraded;
-        }
+    Task IGuestAgentHost.EnsureRunningAsync(string? function, CancellationToken cancellationToken)
+    {
+        Session(function);
+        return Task.CompletedTask;
     }
+
+    void IGuestAgentHost.MarkDead(string reason) => MarkDead(reason);
+
+    InstanceDiedException IGuestAgentHost.Died(string? function, Exception? inner) => Died(function, inner);
 
     public async ValueTask DisposeAsync()
     {
@@ -303,9 +221,9 @@ internal sealed class OciInstance : IInstance
         _provider.Untrack(this);
         try
         {
-            if (_agent is not null)
+            if (_session is not null)
             {
-                await _agent.DisposeAsync().ConfigureAwait(false);
+                await _session.Channel.DisposeAsync().ConfigureAwait(false);
             }
 
             if (Volatile.Read(ref _created) != 0)
@@ -396,36 +314,15 @@ internal sealed class OciInstance : IInstance
         UnixModes.Set(target, 0x1ED); // 0755
     }
 
-    private AgentChannel ReadyAgent(string? function)
+    private GuestAgentSession Session(string? function)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (Volatile.Read(ref _deathReason) is not null || _agent is null)
+        if (Volatile.Read(ref _deathReason) is not null || _session is null)
         {
             throw Died(function, null);
         }
 
-        return _agent;
-    }
-
-    private async Task ControlAsync(string? function, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await call(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is TimeoutException or AgentChannelClosedException || (ex is AgentProtocolException p && p.Error != AgentProtocolError.AgentError))
-        {
-            MarkDead(ex.Message);
-            throw Died(function, ex);
-        }
-        catch (AgentProtocolException ex)
-        {
-            throw new InstanceProviderException($"The agent of container {Id} refused a request: {ex.Message}", ex) { FunctionName = function, ProviderName = OciInstanceProvider.ProviderName };
-        }
+        return _session;
     }
 
     private InstanceDiedException Died(string? function, Exception? inner)
