@@ -50,7 +50,11 @@ internal sealed partial class PoolManager
             var recycled = false;
             try
             {
-                recycled = await slot.Instance!.RecycleAsync(cancellationToken).ConfigureAwait(false);
+                // Bounded like a start (a recycle can be a reboot): a recycle that hangs must not hold the slot forever.
+                using var timeout = new CancellationTokenSource(_options.InstanceStartTimeout, _time);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+                var recycling = slot.Instance!.RecycleAsync(linked.Token);
+                recycled = recycling.IsCompleted ? await recycling.ConfigureAwait(false) : await recycling.AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
