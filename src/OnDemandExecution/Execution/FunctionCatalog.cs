@@ -49,6 +49,12 @@ internal sealed class FunctionCatalog : IFunctionCatalog
                 nameof(definition));
         }
 
+        // An assembly function's file is on this host: check it now, so that a wrong path fails the start, not a call.
+        if (function.Code is AssemblyFunctionCode assembly && InProcess.AssemblyFunctionFiles.Check(assembly) is { } problem)
+        {
+            throw new ArgumentException($"Function '{function.Name}': {problem}. Check the path and type name given to AddAssemblyFunction.", nameof(definition));
+        }
+
         foreach (var sidecar in function.Sidecars)
         {
             var provider = sidecar.Provider ?? _provider;

@@ -23,6 +23,8 @@ internal sealed partial class FunctionExecutor
         using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.InvokeActivity);
         if (activity is not null)
         {
+            activity.DisplayName = function.Name; // FaaS conventions: the span is named after the function
+            activity.SetTag(OnDemandExecutionDiagnostics.TriggerTag, "other");
             activity.SetTag(OnDemandExecutionDiagnostics.FunctionNameTag, function.Name);
             activity.SetTag(OnDemandExecutionDiagnostics.TenantTag, request.Tenant.Value);
             activity.SetTag(OnDemandExecutionDiagnostics.InvocationIdTag, request.InvocationId);
@@ -63,6 +65,7 @@ internal sealed partial class FunctionExecutor
                 kind = lease.Kind;
                 activity?.SetTag(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(lease.Kind));
                 activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, lease.Instance.Id);
+                activity?.SetTag(OnDemandExecutionDiagnostics.ColdStartTag, lease.Kind != StartKind.Warm);
                 var executionStarted = _time.GetTimestamp();
                 var output = await RunAsync(function, request, lease, sidecars, cancellationToken).ConfigureAwait(false);
                 var now = _time.GetTimestamp();
@@ -90,7 +93,7 @@ internal sealed partial class FunctionExecutor
                 Log.QueueFull(_logger, function.Name, q.QueueLength);
             }
 
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             throw;
         }
         finally
@@ -108,6 +111,11 @@ internal sealed partial class FunctionExecutor
                 { OnDemandExecutionDiagnostics.StartKindTag, kind is { } k ? OnDemandMetrics.StartKindName(k) : "none" },
                 { OnDemandExecutionDiagnostics.OutcomeTag, outcome },
             };
+            if (error is not null)
+            {
+                tags.Add(OnDemandExecutionDiagnostics.ErrorTypeTag, error.GetType().FullName);
+            }
+
             _metrics.Invocations.Add(1, tags);
             _metrics.InvocationDuration.Record(_time.GetElapsedTime(started).TotalSeconds, tags);
             Notify(function, request, result, error, starting: false);
@@ -228,7 +236,7 @@ internal sealed partial class FunctionExecutor
         {
             pending = null;
             keep = false;
-            reason = "provider fault";
+            reason = "provider_fault";
             if (ex is OperationCanceledException)
             {
                 // Cancelled by something other than our token: the function's own fault.

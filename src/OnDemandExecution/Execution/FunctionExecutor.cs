@@ -193,7 +193,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         }
         catch (Exception ex)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             throw;
         }
     }

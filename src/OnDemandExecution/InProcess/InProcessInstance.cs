@@ -166,6 +166,12 @@ internal sealed class InProcessInstance : IInstance
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Loading function assemblies is inherently dynamic; documented as not trim-safe.")]
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Loading function assemblies is inherently dynamic; documented as not trim-safe.")]
+    // Reached only for AssemblyFunctionCode, whose creation carries RequiresUnreferencedCode and RequiresDynamicCode:
+    // an application that registers one has been warned; one that does not never gets here.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only for AssemblyFunctionCode, whose constructor requires unreferenced code.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Only for AssemblyFunctionCode, whose constructor requires unreferenced code.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Only for AssemblyFunctionCode, whose constructor requires unreferenced code.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Only for AssemblyFunctionCode, whose constructor requires dynamic code.")]
     private void LoadAssembly(string functionName, AssemblyFunctionCode code)
     {
         var path = Path.GetFullPath(code.AssemblyPath);

@@ -42,9 +42,9 @@ internal sealed partial class PoolManager
         }
         catch (Exception ex)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             slot.Transition(InstanceState.Assigned, InstanceState.Destroyed);
-            Destroy(slot, "load failed");
+            Destroy(slot, "load_failed");
             if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
                 throw;
@@ -96,7 +96,7 @@ internal sealed partial class PoolManager
         }
         catch (Exception ex)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             slot.Transition(InstanceState.Provisioning, InstanceState.Destroyed);
             _slots.Return(slot);
             Interlocked.Decrement(ref _liveInstances);

@@ -34,7 +34,7 @@ internal sealed partial class PoolManager
                 throw new InvalidOperationException($"Instance slot {slot.Index} changed while its owner released it.");
             }
 
-            Track(RetireAsync(slot, "no keep-alive", _shutdown.Token).AsTask());
+            Track(RetireAsync(slot, "no_keep_alive", _shutdown.Token).AsTask());
             return;
         }
 
@@ -115,7 +115,7 @@ internal sealed partial class PoolManager
             _ = runningCall.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        Release(slot, keep, keep ? "released" : "work not stopped", keepAlive);
+        Release(slot, keep, keep ? "released" : "work_not_stopped", keepAlive);
     }
 
     /// <summary>

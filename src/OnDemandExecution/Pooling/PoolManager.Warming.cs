@@ -50,12 +50,15 @@ internal sealed partial class PoolManager
                 return Task.CompletedTask; // nothing to do: allocate nothing (every non-warm start asks)
             }
 
-            var starter = new Task<Task>(() => RefillLoopAsync(_shutdown.Token));
+            // The refill is shared by every caller that waits for it: its spans form a trace of their own, linked to the
+            // span that started it, instead of joining whichever call happened to start it.
+            var trigger = Activity.Current?.Context ?? default;
+            var starter = new Task<Task>(() => RefillLoopAsync(trigger, _shutdown.Token));
             var refill = starter.Unwrap();
             if (Interlocked.CompareExchange(ref _refill, refill, current) == current)
             {
                 Track(refill);
-                starter.Start(TaskScheduler.Default);
+                ActivityExtensions.StartDetached(static s => s.Starter.Start(s.Scheduler), (Starter: starter, Scheduler: _backgroundScheduler));
                 return refill;
             }
         }
@@ -66,8 +69,10 @@ internal sealed partial class PoolManager
 
     private long WarmCount => _slots.WarmCount;
 
-    private async Task RefillLoopAsync(CancellationToken cancellationToken)
+    private async Task RefillLoopAsync(ActivityContext trigger, CancellationToken cancellationToken)
     {
+        using var activity = ActivityExtensions.StartBackground(OnDemandExecutionDiagnostics.RefillActivity, trigger);
+        activity?.SetTag(OnDemandExecutionDiagnostics.ProviderTag, _provider.Name);
         while (!IsDisposed)
         {
             var deficit = WarmDeficit();

@@ -197,10 +197,10 @@ internal sealed class SidecarManager : IAsyncDisposable, IDisposable
         {
             return await instance.Instance.InvokeAsync(new InvocationRequest(sidecar.PoolDefinition.Name, payload, sidecar.Tenant), cancellationToken).ConfigureAwait(false);
         }
-        catch (InstanceDiedException)
+        catch (InstanceDiedException ex)
         {
             Forget(sidecar); // the next invocation that needs it starts a new one; this one stops with its primaries
-            activity?.SetStatus(ActivityStatusCode.Error);
+            activity.Fail(ex);
             throw;
         }
         finally
@@ -315,7 +315,7 @@ internal sealed class SidecarManager : IAsyncDisposable, IDisposable
         catch (Exception ex)
         {
             Log.SidecarStartFailed(_logger, sidecar.Definition.Name, sidecar.ScopeName, functionName, sidecar.Tenant.Value, ex);
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             lock (_lock)
             {
                 Forget(sidecar);
@@ -403,7 +403,7 @@ internal sealed class SidecarManager : IAsyncDisposable, IDisposable
         {
             if (instance.Slot is { } slot)
             {
-                _pool.Release(slot, keep: false, "sidecar stopped");
+                _pool.Release(slot, keep: false, "sidecar_stopped");
             }
             else
             {

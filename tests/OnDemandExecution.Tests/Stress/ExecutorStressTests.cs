@@ -267,7 +267,7 @@ public class ExecutorStressTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"Outcomes: {string.Join(", ", Enum.GetValues<Outcome>().Select(o => $"{o} {outcomes[(int)o]}"))}");
-        var evictions = destroyedCounter.GetMeasurementSnapshot().Count(m => Equals(m.Tags["reason"], "evicted"));
+        var evictions = destroyedCounter.GetMeasurementSnapshot().Count(m => Equals(m.Tags[OnDemandExecution.Diagnostics.OnDemandExecutionDiagnostics.ReasonTag], "evicted"));
         output.WriteLine($"Pools at rest: {snapshot}; provider created {fake.Created}; evictions {evictions}");
         Assert.True(problems.IsEmpty, $"{problems.Count} problems, first: {string.Join(Environment.NewLine, problems.Take(10))}");
         Assert.All(completions, c => Assert.Equal(1, c));
