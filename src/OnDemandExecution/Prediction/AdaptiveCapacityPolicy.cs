@@ -11,7 +11,7 @@ namespace OnDemandExecution;
 /// <remarks>
 /// <para><b>Instance levels.</b> The calls of a function in flight go up and down one at a time. When a call ends with
 /// r calls in flight (itself included), the instance it frees is the function's r-th: it is needed again when r calls
-/// are in flight again. Each level r (1 to 8 on their own, then 9-16, 17-32, 33-64, 65 and up) keeps a decaying
+/// are in flight again. Each level r (1 to 8 on their own, then levels within 12.5% of each other together, up to 1024) keeps a decaying
 /// histogram of these idle gaps (from the r-th instance going idle to the next time r calls run). The first level of a
 /// busy function has short gaps and is kept; the levels a burst reaches once an hour have long gaps and are released at
 /// once. The instances kept loaded therefore track how often each concurrency level recurs: a high percentile of recent
@@ -21,25 +21,27 @@ namespace OnDemandExecution;
 /// [S, E) (a cold start costs <see cref="AdaptiveCapacityOptions.ColdStartCost"/>, a pre-load that fraction
 /// <see cref="AdaptiveCapacityOptions.PreloadCostRatio"/> of it, idle memory m GB-seconds per second). A level with fewer
 /// than <see cref="AdaptiveCapacityOptions.MinimumSamples"/> gaps keeps its instance for the break-even time
-/// ColdStartCost / m. When the first level (the function going idle) has a window, one timer pre-loads as many instances
-/// as the consecutive levels from 1 up that have windows, at S less <see cref="AdaptiveCapacityOptions.PreloadLead"/>,
-/// kept until E; any arrival first disarms it.</para>
+/// ColdStartCost / m, and windows need twice that many. Each level whose plan has a window adds it to one pending
+/// pre-load per function (one timer, at the earliest S less <see cref="AdaptiveCapacityOptions.PreloadLead"/>); when it
+/// fires, every level above the calls in flight that is neither busy nor still kept gets one instance, kept until its
+/// own E. An arrival that reaches the highest pending level disarms it.</para>
 /// <para><b>Periodicity.</b> When the function's <see cref="PeriodicityDetector"/> (fed the arrivals that find nothing
-/// running) reaches <see cref="AdaptiveCapacityOptions.PeriodicityThreshold"/>, a window is placed on the fitted clock
-/// instead: the next beat E' +- max(<see cref="AdaptiveCapacityOptions.MinimumJitterAllowance"/>, 3 x jitter). The
-/// phase comes from every beat in the detector's window, so minute-level jitter of single arrivals does not move it;
+/// running) reaches <see cref="AdaptiveCapacityOptions.PeriodicityThreshold"/> and its next beat E' falls inside the
+/// window the gaps chose, the pre-load is timed on the clock instead: from E' - max(<see cref="AdaptiveCapacityOptions.MinimumJitterAllowance"/>, 3 x jitter), each
+/// instance kept at least through the allowance and the beat's burst. The phase comes from every beat in the detector's window, so minute-level jitter of single arrivals does not move it;
 /// a missed beat re-arms the next one, up to <see cref="AdaptiveCapacityOptions.MaxMissedBeats"/> in a row.</para>
 /// <para><b>Online, bounded.</b> Every decision uses only arrivals and completions already observed. Per function:
-/// at most 12 histograms of 56 doubles (allocated as levels are reached), 65 release times and the detector's window of
-/// 32 arrivals (about 8 KiB at most). Per call: <see cref="OnInvocation"/> and <see cref="OnCompleted"/> are O(1) (one
-/// bin update); a plan is refitted (O(56^2)) only after an eighth of its level's histogram is new; the detector refits
+/// at most 50 histograms of 56 doubles (allocated as levels are reached, so a function that never runs more than one call
+/// at a time has one), three doubles per level reached (at most 1024) and the detector's window of 32
+/// arrivals. Per call: <see cref="OnInvocation"/> and <see cref="OnCompleted"/> are O(1) (one bin update); a plan is refitted (O(56^2)) only after an eighth of its level's histogram is new; the detector refits
 /// (O(32 log 32)) only on arrivals that find nothing running. Pre-loads run on <see cref="TimeProvider"/> timers, never
 /// inside these calls.</para>
 /// </remarks>
 public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
 {
-    private const int MaxLevel = 64;
-    private const int LevelSlots = 12;
+    private const int MaxLevel = 1024;
+    private const int LevelSlots = 50;
+    private static readonly double LogLevelRatio = Math.Log(1.125);
     private const int DetectorWindow = 32;
 
     private readonly IInstancePoolManager _pools;
@@ -100,7 +102,7 @@ public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
         lock (state)
         {
             var h = state.Levels[Slot(level)];
-            return h is null || h.Total < _options.MinimumSamples ? null : h.Plan(state.MemoryGb, _options.ColdStartCost, _preloadCost, _maxKeepAlive, 2 * _lead);
+            return h is null || h.Total < _options.MinimumSamples ? null : PlanOf(state, level);
         }
     }
 
@@ -136,14 +138,22 @@ public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
         {
             state.Definition = definition;
             state.MemoryGb = Math.Max(definition.MemoryMb ?? 0, _defaultMemoryMb) / 1024.0;
-            if (state.TimerArmed)
-            {
-                state.Timer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                state.TimerArmed = false;
-            }
-
             state.Missed = 0;
             var level = ++state.InFlight;
+            if (state.TimerArmed)
+            {
+                if (level >= state.PreloadCount)
+                {
+                    // The demand the pending pre-load was for has come: disarm it (completions plan again).
+                    state.Timer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                    state.TimerArmed = false;
+                }
+                else if (level < state.PendingUntil.Length)
+                {
+                    state.PendingUntil[level] = -1; // this level's instance is no longer expected idle
+                }
+            }
+
             if (level == 1 && _options.UsePeriodicity)
             {
                 state.Detector ??= new PeriodicityDetector(DetectorWindow);
@@ -184,26 +194,21 @@ public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
             var index = Math.Min(level, MaxLevel);
             if (index >= state.Releases.Length)
             {
-                var grown = new double[Math.Min(MaxLevel + 1, Math.Max(index + 1, state.Releases.Length * 2))];
-                Array.Fill(grown, -1);
-                Array.Copy(state.Releases, grown, state.Releases.Length);
-                state.Releases = grown;
+                state.Releases = Grown(state.Releases, index);
             }
 
             state.Releases[index] = now;
             var plan = PlanOf(state, level);
-
-            if (level == 1 && Volatile.Read(ref _disposed) == 0)
+            if (index >= state.KeptUntil.Length)
             {
-                if (Periodic(state, out var estimate) && plan.HasWindow)
-                {
-                    var next = estimate.NextAfter(TimeSpan.FromSeconds(Math.Max(now + plan.KeepAlive.TotalSeconds, state.LastBeat + (estimate.Period.TotalSeconds / 2))));
-                    ScheduleBeat(state, next.TotalSeconds, estimate, now);
-                }
-                else if (plan.HasWindow)
-                {
-                    Schedule(state, now + plan.PreloadAt.TotalSeconds - _lead, now + plan.PreloadUntil.TotalSeconds, PreloadCount(state), now);
-                }
+                state.KeptUntil = Grown(state.KeptUntil, index);
+            }
+
+            state.KeptUntil[index] = now + plan.KeepAlive.TotalSeconds;
+
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                SchedulePreload(state, level, plan, now);
             }
 
             return plan.KeepAlive;
@@ -229,14 +234,9 @@ public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
         }
     }
 
-    private static int Slot(int level) => level switch
-    {
-        <= 8 => level - 1,
-        <= 16 => 8,
-        <= 32 => 9,
-        <= 64 => 10,
-        _ => 11,
-    };
+    /// <summary>Levels 1 to 8 each have a histogram; above, levels within 12.5% of each other share one (up to 1024).</summary>
+    private static int Slot(int level) =>
+        level <= 8 ? level - 1 : Math.Min(LevelSlots - 1, 7 + (int)Math.Ceiling((Math.Log(level / 8.0) / LogLevelRatio) - 1e-9));
 
     private double Now() => _time.GetElapsedTime(_origin).TotalSeconds;
 
@@ -251,25 +251,70 @@ public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
             return new CapacityPlan(BreakEven(state.MemoryGb), TimeSpan.Zero, TimeSpan.Zero, double.NaN, h?.Total ?? 0);
         }
 
-        return h.Plan(state.MemoryGb, _options.ColdStartCost, _preloadCost, _maxKeepAlive, 2 * _lead);
+        return h.Plan(state.MemoryGb, _options.ColdStartCost, _preloadCost, _maxKeepAlive, 2 * _lead, h.Total >= 2 * _options.MinimumSamples);
     }
 
-    /// <summary>How many instances a pre-load wants: the consecutive levels from 1 up whose plans unload and pre-load.</summary>
-    private int PreloadCount(FunctionState state)
+    /// <summary>
+    /// After the instance of <paramref name="level"/> went idle with a plan that unloads and pre-loads: adds its window
+    /// to the function's pending pre-load (one timer at the earliest start; each level keeps its own end). When the
+    /// function goes idle (level 1) and is periodic, the pending pre-load starts on the fitted clock instead: the next
+    /// beat less the jitter allowance, each instance kept at least through the allowance and the beat's burst. Caller
+    /// holds the lock.
+    /// </summary>
+    private void SchedulePreload(FunctionState state, int level, CapacityPlan plan, double now)
     {
-        var count = 1;
-        for (var level = 2; level <= MaxLevel; level++)
+        if (!state.TimerArmed)
         {
-            var h = state.Levels[Slot(level)];
-            if (h is null || h.Total < _options.MinimumSamples || !PlanOf(state, level).HasWindow)
-            {
-                break;
-            }
-
-            count = level;
+            Array.Fill(state.PendingUntil, -1);
+            state.PreloadCount = 0;
+            state.OnClock = false;
         }
 
-        return count;
+        if (plan.HasWindow && level < MaxLevel)
+        {
+            var due = now + plan.PreloadAt.TotalSeconds;
+            var until = now + plan.PreloadUntil.TotalSeconds;
+            if (level >= state.PendingUntil.Length)
+            {
+                state.PendingUntil = Grown(state.PendingUntil, level);
+            }
+
+            state.PendingUntil[level] = until;
+            state.PreloadCount = Math.Max(state.PreloadCount, level);
+            Schedule(state, state.TimerArmed ? Math.Min(due, state.PreloadDue) : due, now);
+        }
+
+        if (level == 1 && plan.HasWindow && Periodic(state, out var estimate))
+        {
+            // The clock refines the timing only: its next beat must fall inside the window the idle gaps chose.
+            var next = estimate.NextAfter(TimeSpan.FromSeconds(Math.Max(now, state.LastBeat + (estimate.Period.TotalSeconds / 2)))).TotalSeconds;
+            if (next < now + plan.PreloadAt.TotalSeconds - (estimate.Period.TotalSeconds / 4) || next > now + plan.PreloadUntil.TotalSeconds)
+            {
+                return;
+            }
+
+            var allowance = Allowance(estimate);
+            var end = next + allowance + estimate.BurstSpread.TotalSeconds;
+            for (var r = 1; r <= state.PreloadCount && r < state.PendingUntil.Length; r++)
+            {
+                if (state.PendingUntil[r] > 0)
+                {
+                    state.PendingUntil[r] = Math.Max(state.PendingUntil[r], end);
+                }
+            }
+
+            state.Expected = next;
+            state.OnClock = true;
+            Schedule(state, Math.Max(now, next - allowance), now);
+        }
+    }
+
+    private static double[] Grown(double[] array, int index)
+    {
+        var grown = new double[Math.Min(MaxLevel + 1, Math.Max(index + 1, array.Length * 2))];
+        Array.Fill(grown, -1);
+        Array.Copy(array, grown, array.Length);
+        return grown;
     }
 
     private bool Periodic(FunctionState state, out PeriodicityEstimate estimate)
@@ -281,35 +326,20 @@ public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
     private double Allowance(PeriodicityEstimate e) =>
         Math.Max(_options.MinimumJitterAllowance.TotalSeconds, _options.JitterAllowanceFactor * e.Jitter.TotalSeconds);
 
-    /// <summary>Arms the pre-load for a beat expected at <paramref name="expected"/> on the fitted clock. Caller holds the lock.</summary>
-    private void ScheduleBeat(FunctionState state, double expected, PeriodicityEstimate e, double now)
+    /// <summary>Arms the function's pre-load timer for <paramref name="due"/>, started the lead earlier. Caller holds the lock.</summary>
+    private void Schedule(FunctionState state, double due, double now)
     {
-        var allowance = Allowance(e);
-        state.Expected = expected;
-        Schedule(state, expected - allowance - _lead, expected + allowance, PreloadCount(state), now);
-    }
-
-    /// <summary>Arms the function's pre-load timer. Caller holds the lock.</summary>
-    private void Schedule(FunctionState state, double due, double until, int count, double now)
-    {
-        if (until <= now || until <= due)
-        {
-            return;
-        }
-
-        state.PreloadUntil = until;
-        state.PreloadCount = count;
+        state.PreloadDue = due;
         state.Timer ??= _time.CreateTimer(static s => ((FunctionState)s!).Owner!.OnPreloadDue((FunctionState)s!), state, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         state.Owner = this;
-        state.Timer.Change(TimeSpan.FromSeconds(Math.Max(0, due - now)), Timeout.InfiniteTimeSpan);
+        state.Timer.Change(TimeSpan.FromSeconds(Math.Max(0, due - _lead - now)), Timeout.InfiniteTimeSpan);
         state.TimerArmed = true;
     }
 
     private void OnPreloadDue(FunctionState state)
     {
         FunctionDefinition definition;
-        TimeSpan keepAlive;
-        int count;
+        List<(int Count, TimeSpan KeepAlive)> waves = [];
         lock (state)
         {
             if (!state.TimerArmed || Volatile.Read(ref _disposed) != 0 || state.Definition is null)
@@ -318,32 +348,57 @@ public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
             }
 
             state.TimerArmed = false;
-            if (state.InFlight > 0)
-            {
-                return; // a call runs: its completion plans again
-            }
-
             var now = Now();
             definition = state.Definition;
-            count = Math.Min(state.PreloadCount, MaxLevel);
-            keepAlive = TimeSpan.FromSeconds(Math.Max(_lead, state.PreloadUntil - now));
+
+            // Levels above the calls in flight want an idle instance each: the ones still kept (their keep-alive runs and
+            // they were not used since) have one; each pending window adds one, waiting until its level's end.
+            var idle = 0;
+            for (var r = state.InFlight + 1; r <= state.PreloadCount && r < state.PendingUntil.Length; r++)
+            {
+                if (r < state.KeptUntil.Length && state.KeptUntil[r] > now && state.Releases[r] >= 0)
+                {
+                    idle++;
+                }
+                else if (state.PendingUntil[r] > now)
+                {
+                    idle++;
+                    waves.Add((idle, TimeSpan.FromSeconds(Math.Max(_lead, state.PendingUntil[r] - now))));
+                }
+            }
 
             // A periodic function that misses this beat gets the next one pre-loaded too (an arrival disarms it).
-            if (Periodic(state, out var estimate) && state.Missed < _options.MaxMissedBeats)
+            if (state.OnClock && Periodic(state, out var estimate) && state.Missed < _options.MaxMissedBeats && waves.Count > 0)
             {
                 state.Missed++;
-                ScheduleBeat(state, state.Expected + estimate.Period.TotalSeconds, estimate, now);
+                state.Expected += estimate.Period.TotalSeconds;
+                for (var r = 1; r <= state.PreloadCount && r < state.PendingUntil.Length; r++)
+                {
+                    if (state.PendingUntil[r] > 0)
+                    {
+                        state.PendingUntil[r] += estimate.Period.TotalSeconds;
+                    }
+                }
+
+                Schedule(state, state.Expected - Allowance(estimate), now);
             }
         }
 
-        _ = PreloadAsync(definition, state.Tenant, count, keepAlive);
+        if (waves.Count > 0)
+        {
+            _ = PreloadAsync(definition, state.Tenant, waves);
+        }
     }
 
-    private async Task PreloadAsync(FunctionDefinition definition, TenantId tenant, int count, TimeSpan keepAlive)
+    /// <summary>Pre-loads in waves of increasing count: each wave tops the idle instances up to its count with its keep-alive.</summary>
+    private async Task PreloadAsync(FunctionDefinition definition, TenantId tenant, List<(int Count, TimeSpan KeepAlive)> waves)
     {
         try
         {
-            await _pools.PreloadAsync(definition, tenant, count, keepAlive).ConfigureAwait(false);
+            foreach (var (count, keepAlive) in waves)
+            {
+                await _pools.PreloadAsync(definition, tenant, count, keepAlive).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is OnDemandExecutionException or ObjectDisposedException or OperationCanceledException)
         {
@@ -366,6 +421,9 @@ public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
         /// <summary>When the instance of each level last went idle (seconds on the policy's clock), -1 when it is in use.</summary>
         public double[] Releases { get; set; } = [-1, -1, -1, -1];
 
+        /// <summary>Until when the instance of each level was kept when it last went idle.</summary>
+        public double[] KeptUntil { get; set; } = [-1, -1, -1, -1];
+
         public IdleGapHistogram?[] Levels { get; } = new IdleGapHistogram?[LevelSlots];
 
         public PeriodicityDetector? Detector { get; set; }
@@ -376,12 +434,18 @@ public sealed class AdaptiveCapacityPolicy : IKeepAlivePolicy, IDisposable
 
         public bool TimerArmed { get; set; }
 
-        public double PreloadUntil { get; set; }
+        public double PreloadDue { get; set; }
+
+        /// <summary>Per level, until when a pending pre-load keeps its instance (-1: none).</summary>
+        public double[] PendingUntil { get; set; } = [-1, -1, -1, -1];
 
         public int PreloadCount { get; set; }
 
         public double Expected { get; set; }
 
         public int Missed { get; set; }
+
+        /// <summary>Whether the pending pre-load is timed on the fitted clock (a missed beat then re-arms the next).</summary>
+        public bool OnClock { get; set; }
     }
 }

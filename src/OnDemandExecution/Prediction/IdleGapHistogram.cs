@@ -53,6 +53,7 @@ internal sealed class IdleGapHistogram
     private double _sinceFit = double.PositiveInfinity;
     private CapacityPlan _plan;
     private double _planMemory = -1;
+    private bool _planWindows;
 
     /// <summary>The (decayed) number of gaps recorded.</summary>
     public double Total => _total;
@@ -95,21 +96,23 @@ internal sealed class IdleGapHistogram
     /// <param name="preloadCost">The price of a pre-load, in GB-seconds.</param>
     /// <param name="maxKeepAlive">The longest keep-alive or pre-load window end, in seconds.</param>
     /// <param name="minimumGap">The shortest unloaded time between the keep-alive and the pre-load, in seconds.</param>
+    /// <param name="windows">Whether plans with a pre-load window are considered (else keep-alives only).</param>
     /// <returns>The plan.</returns>
-    public CapacityPlan Plan(double memoryGb, double coldCost, double preloadCost, double maxKeepAlive, double minimumGap)
+    public CapacityPlan Plan(double memoryGb, double coldCost, double preloadCost, double maxKeepAlive, double minimumGap, bool windows)
     {
-        if (_sinceFit < Math.Max(1, _total / 8) && memoryGb == _planMemory)
+        if (_sinceFit < Math.Max(1, _total / 8) && memoryGb == _planMemory && windows == _planWindows)
         {
             return _plan;
         }
 
         _sinceFit = 0;
         _planMemory = memoryGb;
-        _plan = Fit(memoryGb, coldCost, preloadCost, maxKeepAlive, minimumGap);
+        _planWindows = windows;
+        _plan = Fit(memoryGb, coldCost, preloadCost, windows ? maxKeepAlive : 0, maxKeepAlive, minimumGap);
         return _plan;
     }
 
-    private CapacityPlan Fit(double m, double c, double p, double maxKeepAlive, double minimumGap)
+    private CapacityPlan Fit(double m, double c, double p, double maxWindowEnd, double maxKeepAlive, double minimumGap)
     {
         // Prefix sums: N(k) = gaps below edge k, G(k) = their summed length.
         for (var i = 0; i < BinCount; i++)
@@ -158,7 +161,7 @@ internal sealed class IdleGapHistogram
         }
 
         // Windows: W(S, E) = C N(S) + C (n - N(E)) + m (G(E) - G(S)) - m S (N(E) - N(S)) + P (n - N(S)) + m (n - N(E)) (E - S).
-        for (var s = 1; s <= last; s++)
+        for (var s = 1; s <= last && Edges[s] < maxWindowEnd; s++)
         {
             var start = Edges[s];
 
