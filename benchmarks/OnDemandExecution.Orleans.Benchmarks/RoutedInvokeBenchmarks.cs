@@ -13,6 +13,7 @@ namespace OnDemandExecution.Orleans.Benchmarks;
 /// <see cref="IClusterFunctionExecutor"/>, once to an instance on the same silo and once to an instance on the other.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn, MedianColumn, MaxColumn]
 public class RoutedInvokeBenchmarks
 {
     private const int BasePort = 23_111;
