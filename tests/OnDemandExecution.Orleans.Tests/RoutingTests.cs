@@ -1,4 +1,8 @@
+using System.Diagnostics.Metrics;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using OnDemandExecution.Diagnostics;
 using OnDemandExecution.Orleans.Hosting;
 using static OnDemandExecution.Orleans.Tests.ClusterHarness;
 
@@ -27,6 +31,13 @@ public sealed class RoutingTests
         }
 
         Assert.Equal(1, Executor(entry).GetStatistics().RoutedAway);
+        var meter = Services(entry).GetRequiredService<IMeterFactory>().Create(OnDemandExecutionDiagnostics.Name);
+        using (var routedAway = new MetricCollector<long>(meter, "ondemand.cluster.calls.routed_away"))
+        {
+            routedAway.RecordObservableInstruments();
+            Assert.Equal(1, routedAway.LastMeasurement?.Value);
+        }
+
         var served = Executor(warm).GetStatistics();
         Assert.Equal(2, served.ServedForOthers);
         Assert.Equal(2, served.Warm);

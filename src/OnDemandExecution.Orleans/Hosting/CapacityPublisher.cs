@@ -131,7 +131,19 @@ internal sealed class CapacityPublisher(
     }
 
     /// <summary>Starts an exchange now without waiting for it (after a preload, so that other hosts see it early).</summary>
-    public void PublishSoon() => _ = ExchangeAsync(force: false, _stopping?.Token ?? CancellationToken.None);
+    public void PublishSoon() => _ = PublishInBackgroundAsync();
+
+    private async Task PublishInBackgroundAsync()
+    {
+        try
+        {
+            await ExchangeAsync(force: false, _stopping?.Token ?? CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // The silo is stopping: nothing left to publish to.
+        }
+    }
 
     private HostCapacityReport? BuildReportIfChanged(bool force)
     {

@@ -16,9 +16,13 @@ internal sealed class ClusterFunctionExecutor(
     IFunctionCatalog catalog,
     IEnumerable<IInvocationObserver> observers,
     IGrainFactory grains,
+    ClusterMetrics metrics,
     ILogger<ClusterFunctionExecutor> logger) : IClusterFunctionExecutor
 {
     private readonly IInvocationObserver[] _observers = [.. observers];
+
+    /// <summary>Keeps the host's observable counters registered for as long as the executor lives.</summary>
+    internal ClusterMetrics Metrics { get; } = metrics;
 
     public string HostName => host.Name;
 

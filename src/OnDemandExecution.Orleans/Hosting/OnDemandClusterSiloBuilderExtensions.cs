@@ -57,6 +57,7 @@ public static class OnDemandClusterSiloBuilderExtensions
         services.AddSingleton<ClusterCapacityView>();
         services.AddSingleton<CapacityPublisher>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<CapacityPublisher>());
+        services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<LocalHost>(), sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<ClusterFunctionExecutor>();
         services.AddSingleton<IClusterFunctionExecutor>(sp => sp.GetRequiredService<ClusterFunctionExecutor>());
         services.AddPlacementDirector<HostAffinityPlacement, HostAffinityPlacementDirector>();

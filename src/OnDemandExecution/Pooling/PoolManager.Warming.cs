@@ -58,7 +58,7 @@ internal sealed partial class PoolManager
             if (Interlocked.CompareExchange(ref _refill, refill, current) == current)
             {
                 Track(refill);
-                ActivityExtensions.StartDetached(static s => s.Start(TaskScheduler.Default), starter);
+                ActivityExtensions.StartDetached(static s => s.Starter.Start(s.Scheduler), (Starter: starter, Scheduler: _backgroundScheduler));
                 return refill;
             }
         }

@@ -27,6 +27,7 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _providerTag;
     private readonly ChannelQualityPlacer? _placer; // null unless AddChannelQualityPlacement: then the default path is one null check longer
+    private readonly TaskScheduler _backgroundScheduler; // the thread pool unless UseBackgroundScheduler (simulators)
 
     private readonly SlotAllocator _slots;
     private readonly ConcurrentDictionary<Task, byte> _background = new();
@@ -48,7 +49,8 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
         TimeProvider timeProvider,
         OnDemandMetrics metrics,
         ILoggerFactory? loggerFactory = null,
-        ChannelQualityPlacer? placer = null)
+        ChannelQualityPlacer? placer = null,
+        PoolBackgroundScheduler? backgroundScheduler = null)
     {
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(options);
@@ -61,8 +63,11 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
         _logger = (ILogger?)loggerFactory?.CreateLogger<PoolManager>() ?? NullLogger.Instance;
         _providerTag = new(OnDemandExecutionDiagnostics.ProviderTag, provider.Name);
         _warmTarget = _options.WarmingPoolSize;
-        _slots = new SlotAllocator(Math.Clamp(_options.MaxInstances, 16, 1024));
+        // A caller-supplied background scheduler means one thread drives the pools (a simulation): choices must not
+        // depend on thread ids there.
+        _slots = new SlotAllocator(Math.Clamp(_options.MaxInstances, 16, 1024), spreadScans: backgroundScheduler is null);
         _placer = placer;
+        _backgroundScheduler = backgroundScheduler?.Scheduler ?? TaskScheduler.Default;
         metrics.ObservePoolsWith(GetSnapshot);
     }
 
