@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using OnDemandExecution.Kvm;
 
 namespace OnDemandExecution.Oci.Benchmarks;
@@ -10,7 +9,7 @@ namespace OnDemandExecution.Oci.Benchmarks;
 /// per iteration; it is destroyed after the iteration, outside the measurement.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 2, iterationCount: 15, invocationCount: 1)]
+[Config(typeof(InProcessMonitoringConfig))]
 public class StartBenchmarks
 {
     private readonly string _snapshots = Directory.CreateTempSubdirectory("odx-bench-snap").FullName;

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using OnDemandExecution.Kvm;
 
 namespace OnDemandExecution.Oci.Benchmarks;
@@ -9,7 +8,7 @@ namespace OnDemandExecution.Oci.Benchmarks;
 /// <c>/bin/sh -c cat</c>) and one recycle (RESET, then the same function loaded again), OCI against a KVM guest.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 3, iterationCount: 20, invocationCount: 1)]
+[Config(typeof(InProcessMonitoringConfig))]
 public class WarmBenchmarks
 {
     private readonly string _snapshots = Directory.CreateTempSubdirectory("odx-bench-snap").FullName;

@@ -78,15 +78,19 @@ internal sealed class OciInstance : IInstance, IGuestAgentHost
             UnixModes.Set(socketPath, 0x1B6); // 0666: the agent runs as an unprivileged uid
 
             OciSpecWriter.Write(dir, config);
-            var create = await provider.Cli.CreateAsync(id, dir, Path.Combine(dir, "init.pid"), instance.ConsoleLog, ct).ConfigureAwait(false);
+            // from here on disposal runs `delete --force`; create and start are never interrupted half-way (a runc
+            // killed mid-create can leave an init process the state directory does not know): cancellation is
+            // honoured between the commands, and the runtime's own 30 s limit bounds each
             Volatile.Write(ref instance._created, 1);
+            var create = await provider.Cli.CreateAsync(id, dir, Path.Combine(dir, "init.pid"), instance.ConsoleLog, CancellationToken.None).ConfigureAwait(false);
             if (!create.Succeeded)
             {
                 throw new RuntimeCommandException("create", create);
             }
 
             instance.Pid = ReadPid(Path.Combine(dir, "init.pid"));
-            var start = await provider.Cli.StartAsync(id, ct).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+            var start = await provider.Cli.StartAsync(id, CancellationToken.None).ConfigureAwait(false);
             if (!start.Succeeded)
             {
                 throw new RuntimeCommandException("start", start);

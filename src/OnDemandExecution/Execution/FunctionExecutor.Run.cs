@@ -183,7 +183,7 @@ internal sealed partial class FunctionExecutor
         try
         {
             // Inside the try: whatever fails from here on, the finally below still returns the instance.
-            timeoutSource = TimeoutSources.Rent(_time, timeout); // reused from this thread's last call when it can be reset
+            timeoutSource = TimeoutSources.Rent(_time, timeout);
             callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
             token = timeoutSource.Token;
             var call = lease.Instance.InvokeAsync(request, token);
@@ -262,13 +262,12 @@ internal sealed partial class FunctionExecutor
         }
         finally
         {
+            frame?.End();
             callerRegistration.Dispose(); // before the source is reset: a late cancellation by the caller cannot reach a reused one
             if (timeoutSource is not null)
             {
                 TimeoutSources.Return(timeoutSource, reusable: reason != "abandoned", _time);
             }
-
-            frame?.End();
             if (reason != "abandoned")
             {
                 _pool.Release(lease.Slot, keep, reason, _keepAlive.OnCompleted(function, request.Tenant));

@@ -37,8 +37,8 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
     private readonly CapabilityRouter _router;
     private readonly IdempotencyCoordinator _idempotency;
     private readonly Func<FunctionDefinition, InvocationRequest, CancellationToken, ValueTask<InvocationResult>> _invokeCore;
-    private readonly bool _framesFlow; // handlers run in this process, where the invocation frame can reach them
     private readonly TenantCallLimiter _tenantCalls;
+    private readonly bool _framesFlow; // handlers run in this process, where the invocation frame can reach them
 
     public FunctionExecutor(
         IFunctionCatalog catalog,
@@ -82,8 +82,8 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         _idempotency = idempotency ?? new IdempotencyCoordinator(
             new MemoryIdempotencyCache(Options.Create(new IdempotencyOptions()), timeProvider), new InMemoryDependencyStateProvider(), timeProvider, metrics, loggerFactory);
         _invokeCore = InvokeCoreAsync;
-        _framesFlow = pool.Provider.Capabilities.Isolation == IsolationLevel.None;
         _tenantCalls = new TenantCallLimiter(_options.CallsPerTenantLimit);
+        _framesFlow = pool.Provider.Capabilities.Isolation == IsolationLevel.None;
     }
 
     /// <summary>The sidecars of the running functions (for tests and diagnostics).</summary>

@@ -25,6 +25,7 @@ internal sealed partial class PoolManager
         // the scan lowers it to the earliest expiry among the instances it keeps; so the hint is never later than an expiry.
         Volatile.Write(ref _nextExpiry, long.MaxValue);
         var next = long.MaxValue;
+        var expired = 0;
         foreach (var slot in _slots.Slots)
         {
             var word = slot.Word;
@@ -47,6 +48,7 @@ internal sealed partial class PoolManager
                 continue;
             }
 
+            expired++;
             Log.InstanceExpired(_logger, slot.Instance!.Id, slot.Function!.Name, idle.TotalSeconds);
             var retiring = RetireAsync(slot, "expired", _shutdown.Token);
             if (!retiring.IsCompleted)
@@ -87,7 +89,11 @@ internal sealed partial class PoolManager
             var recycled = false;
             try
             {
-                recycled = await slot.Instance!.RecycleAsync(cancellationToken).ConfigureAwait(false);
+                // Bounded like a start (a recycle can be a reboot): a recycle that hangs must not hold the slot forever.
+                using var timeout = new CancellationTokenSource(_options.InstanceStartTimeout, _time);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+                var recycling = slot.Instance!.RecycleAsync(linked.Token);
+                recycled = recycling.IsCompleted ? await recycling.ConfigureAwait(false) : await recycling.AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

@@ -120,7 +120,7 @@ internal sealed partial class PoolManager
             _ = runningCall.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        Release(slot, keep, keep ? "released" : "work not stopped", keepAlive);
+        Release(slot, keep, keep ? "released" : "work_not_stopped", keepAlive);
     }
 
     /// <summary>
