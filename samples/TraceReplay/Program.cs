@@ -19,18 +19,18 @@ if (arguments.Get("--generate") is { } generateDir)
     return 0;
 }
 
-var traces = new List<(string Name, Trace Trace)>();
+var traces = new List<(string Name, TraceSource Trace)>();
 if (arguments.Get("--all") is { } dir)
 {
     traces.AddRange(SampleTraces.ReadAll(dir, arguments.Seed));
 }
 else if (arguments.Get("--events") is { } events)
 {
-    traces.Add((Path.GetFileName(events), EventCsvTrace.Read(events)));
+    traces.Add((Path.GetFileName(events), EventCsvTrace.Open(events)));
 }
 else if (arguments.Get("--azure") is { } azure)
 {
-    traces.Add((Path.GetFileName(azure), AzureFunctionsTrace.Read(azure, arguments.Get("--durations"), arguments.Get("--memory"), arguments.Seed)));
+    traces.Add((Path.GetFileName(azure), AzureFunctionsTrace.Open(azure, arguments.Get("--durations"), arguments.Get("--memory"), arguments.Seed)));
 }
 else
 {
@@ -47,7 +47,8 @@ foreach (var (name, trace) in traces)
     var started = TimeProvider.System.GetTimestamp();
     var results = TraceReplayer.ReplayAll(trace, [.. KeepAlivePolicySpec.Standard, KeepAlivePolicySpec.Adaptive(300)]);
     var wall = TimeProvider.System.GetElapsedTime(started);
-    var title = $"{name}: {trace.Invocations.Count:N0} invocations of {trace.Functions.Count} functions over {trace.Duration.TotalHours:0.#} h of virtual time, replayed with {results.Count} policies in {wall.TotalSeconds:0.0} s of wall time";
+    var invocations = results.Count > 0 ? results[0].Invocations : 0;
+    var title = $"{name}: {invocations:N0} invocations of {trace.Functions.Count} functions over {trace.Duration.TotalHours:0.#} h of virtual time, replayed with {results.Count} policies ({Environment.ProcessorCount} at a time) in {wall.TotalSeconds:0.0} s of wall time";
     var table = ResultTable.Format(results);
     Console.WriteLine(title);
     Console.WriteLine();

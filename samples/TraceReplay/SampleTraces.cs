@@ -25,11 +25,11 @@ internal static class SampleTraces
         }
     }
 
-    public static IEnumerable<(string Name, Trace Trace)> ReadAll(string directory, int seed)
+    public static IEnumerable<(string Name, TraceSource Trace)> ReadAll(string directory, int seed)
     {
         foreach (var events in Directory.GetFiles(directory, "*.events.csv").Order(StringComparer.Ordinal))
         {
-            yield return (Path.GetFileName(events), EventCsvTrace.Read(events));
+            yield return (Path.GetFileName(events), EventCsvTrace.Open(events));
         }
 
         foreach (var azure in Directory.GetDirectories(directory).Order(StringComparer.Ordinal))
@@ -42,7 +42,7 @@ internal static class SampleTraces
                 var memory = Path.Combine(azure, "app_memory_percentiles.anon." + day);
                 yield return (
                     Path.GetFileName(azure) + "/" + Path.GetFileName(file),
-                    AzureFunctionsTrace.Read(file, File.Exists(durations) ? durations : null, File.Exists(memory) ? memory : null, seed));
+                    AzureFunctionsTrace.Open(file, File.Exists(durations) ? durations : null, File.Exists(memory) ? memory : null, seed));
             }
         }
     }

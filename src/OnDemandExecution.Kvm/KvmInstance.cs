@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using OnDemandExecution.GuestAgent;
 using OnDemandExecution.Kvm.Diagnostics;
 using OnDemandExecution.Kvm.Qemu;
 using OnDemandExecution.Kvm.Qmp;
+using OnDemandExecution.Kvm.Sandbox;
 
 namespace OnDemandExecution.Kvm;
 
@@ -13,7 +15,7 @@ namespace OnDemandExecution.Kvm;
 /// The QEMU process exiting, QMP closing or the agent channel closing or timing out marks it dead; after that every
 /// call fails with <see cref="InstanceDiedException"/> and only disposal is left.
 /// </summary>
-internal sealed class KvmInstance : IInstance
+internal sealed class KvmInstance : IInstance, IGuestAgentHost
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
     private readonly KvmInstanceProvider _provider;
@@ -24,7 +26,7 @@ internal sealed class KvmInstance : IInstance
     private QmpClient? _qmp;
     private AgentChannel? _agent;
     private string? _deathReason;
-    private string? _loadedFunction;
+    private GuestAgentSession? _session;
     private int _disposed;
     private volatile bool _paused;
 
@@ -55,18 +57,31 @@ internal sealed class KvmInstance : IInstance
     /// <summary>The agent's version from its READY frame.</summary>
     public string AgentVersion { get; private set; } = "unknown";
 
-    /// <summary>Starts QEMU (a boot, or a restore when <paramref name="launch"/> has an incoming snapshot) and waits until the agent answers HELLO.</summary>
-    public static async Task<KvmInstance> StartAsync(KvmInstanceProvider provider, string id, string directory, QemuLaunch launch, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts QEMU (a boot, or a clone of a template when <paramref name="incomingState"/> is given) and waits until
+    /// the agent answers HELLO; then, when <paramref name="seed"/>, reseeds the guest's RNG with host entropy (SEED).
+    /// </summary>
+    public static async Task<KvmInstance> StartAsync(KvmInstanceProvider provider, string id, string directory, QemuLaunch launch, byte[]? incomingState, bool seed, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var tp = provider.TimeProvider;
-        var restore = launch.IncomingSnapshotPath is not null;
+        var restore = incomingState is not null;
         var kind = restore ? "restore" : "boot";
         using var activity = KvmMetrics.ActivitySource.StartActivity(KvmDiagnostics.StartActivity);
         activity?.SetTag(KvmDiagnostics.StartKindTag, kind);
         activity?.SetTag(KvmDiagnostics.AccelTag, launch.Kvm ? "kvm" : "tcg");
         var started = tp.GetTimestamp();
-        var process = QemuProcess.Start(provider.QemuPath, QemuCommandLine.Build(launch));
+        var process = QemuProcess.Start(provider.Sandbox.Prefix, provider.QemuPath, QemuCommandLine.Build(launch));
         var instance = new KvmInstance(provider, id, process, directory, launch.ConsoleLogPath, launch.Kvm ? "kvm" : "tcg");
+        try
+        {
+            // the pid file lets a later provider reclaim this QEMU if the host process dies without disposing it
+            StateDirectory.WritePidFile(Path.Combine(directory, StateDirectory.QemuPidFile), ProcessIdentity.Of(process.Pid) ?? new ProcessIdentity(process.Pid, 0));
+        }
+        catch (IOException)
+        {
+            // the process already exited; the start below reports why
+        }
+
         using var timeoutCts = new CancellationTokenSource(timeout, tp);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
         try
@@ -82,9 +97,19 @@ internal sealed class KvmInstance : IInstance
                     instance.MarkDead("the guest shut down");
                 }
             };
-            if (restore)
+            if (incomingState is not null)
             {
-                // -incoming: QEMU reads the snapshot, then stays paused ("inmigrate" until the whole state is in)
+                // -incoming defer: ignore shared RAM (the template file is the RAM), listen on a Unix socket in the
+                // instance's directory and stream the verified device state in (no exec:, which the sandbox denies)
+                await instance._qmp.IgnoreSharedMemoryAsync(ct).ConfigureAwait(false);
+                var incoming = Path.Combine(directory, "in.sock");
+                await instance._qmp.MigrateIncomingAsync("unix:" + incoming, ct).ConfigureAwait(false);
+                await using (var stream = await UnixSocket.ConnectAsync(incoming, timeout, tp, ct, Alive).ConfigureAwait(false))
+                {
+                    await stream.WriteAsync(incomingState, ct).ConfigureAwait(false);
+                }
+
+                // "inmigrate" until the whole state is in
                 while ((await instance._qmp.QueryStatusAsync(ct).ConfigureAwait(false)).Status == "inmigrate")
                 {
                     await Task.Delay(PollInterval, tp, ct).ConfigureAwait(false);
@@ -99,10 +124,11 @@ internal sealed class KvmInstance : IInstance
                 await instance._qmp.ContinueAsync(ct).ConfigureAwait(false);
             }
 
-            var hello = await instance._agent.HelloAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false);
-            if (hello.ProtocolVersion != AgentFrameCodec.ProtocolVersion)
+            instance._session = new GuestAgentSession(instance._agent, instance, provider.Options.AgentTimeout);
+            var hello = await instance._session.HelloAsync(ct).ConfigureAwait(false);
+            if (seed && !await instance._session.SeedAsync(id, ct).ConfigureAwait(false))
             {
-                throw new AgentProtocolException(AgentProtocolError.BadMagic, $"The guest agent speaks protocol version {hello.ProtocolVersion}; this host speaks {AgentFrameCodec.ProtocolVersion}.");
+                KvmLog.SeedUnsupported(provider.Logger, id, hello.AgentVersion);
             }
 
             instance.AgentVersion = hello.AgentVersion;
@@ -133,129 +159,40 @@ internal sealed class KvmInstance : IInstance
     public async ValueTask LoadAsync(FunctionDefinition definition, TenantId tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        if (definition.Code is not ProgramFunctionCode program)
-        {
-            throw new InstanceProviderException($"The KVM provider runs programs (ProgramFunctionCode), not {definition.Code.Kind} code (function '{definition.Name}').") { FunctionName = definition.Name, ProviderName = KvmInstanceProvider.ProviderName };
-        }
-
-        if (_loadedFunction is not null)
-        {
-            throw new InvalidOperationException($"Instance {Id} already holds function '{_loadedFunction}'; recycle it before loading '{definition.Name}'.");
-        }
-
-        var agent = await ReadyAgentAsync(definition.Name, cancellationToken).ConfigureAwait(false);
-        var timeout = _provider.Options.AgentTimeout;
-        await ControlAsync(definition.Name, async ct =>
-        {
-            if (program.Files is { } files)
-            {
-                foreach (var (path, content) in files)
-                {
-                    if (!AgentFrameCodec.IsValidToken(path) || path.Contains("..", StringComparison.Ordinal))
-                    {
-                        throw new InstanceProviderException($"File path '{path}' of function '{definition.Name}' is not valid: use printable ASCII without spaces or '..'.") { FunctionName = definition.Name, ProviderName = KvmInstanceProvider.ProviderName };
-                    }
-
-                    await agent.WriteFileAsync(path, content, timeout, ct).ConfigureAwait(false);
-                }
-            }
-
-            await agent.LoadAsync(program.Command, timeout, ct).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
-        _loadedFunction = definition.Name;
+        await Session(definition.Name).LoadAsync(definition, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<ReadOnlyMemory<byte>> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (_loadedFunction is null)
-        {
-            throw new InvalidOperationException($"Instance {Id} has no function loaded.");
-        }
-
-        var agent = await ReadyAgentAsync(request.FunctionName, cancellationToken).ConfigureAwait(false);
-        AgentInvokeResult result;
-        try
-        {
-            result = await agent.InvokeAsync(request.Payload, request.InvocationId, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // the agent finishes the program on its own; its late RESULT is dropped by id
-            throw;
-        }
-        catch (Exception ex) when (ex is AgentChannelClosedException || (ex is AgentProtocolException p && p.Error != AgentProtocolError.AgentError))
-        {
-            MarkDead(ex.Message);
-            throw Died(request.FunctionName, ex);
-        }
-
-        if (result.ExitCode != 0)
-        {
-            var stderr = Encoding.UTF8.GetString(result.Error.Span).Trim();
-            throw new FunctionExecutionException(
-                $"Function '{request.FunctionName}' exited with status {result.ExitCode} on instance {Id}{(stderr.Length == 0 ? "." : ": " + stderr)}")
-            { FunctionName = request.FunctionName };
-        }
-
-        return result.Output;
+        return await Session(request.FunctionName).InvokeAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<bool> RecycleAsync(CancellationToken cancellationToken)
     {
-        if (IsDead || Volatile.Read(ref _disposed) != 0 || !_provider.Options.RecycleByReset)
+        if (IsDead || Volatile.Read(ref _disposed) != 0 || !_provider.Options.RecycleByReset || _session is not { } session)
         {
             return false;
         }
 
-        try
-        {
-            var agent = await ReadyAgentAsync(_loadedFunction, cancellationToken).ConfigureAwait(false);
-            await ControlAsync(_loadedFunction, ct => agent.ResetAsync(_provider.Options.AgentTimeout, ct), cancellationToken).ConfigureAwait(false);
-            _loadedFunction = null;
-            return true;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is OnDemandExecutionException or AgentProtocolException)
-        {
-            return false;
-        }
+        return await session.RecycleAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken)
-    {
-        if (IsDead || _agent is not { } agent)
-        {
-            return InstanceHealth.Dead;
-        }
+    public ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken)
+        => IsDead || _session is not { } session ? new(InstanceHealth.Dead) : session.CheckHealthAsync(cancellationToken);
 
-        if (_paused)
-        {
-            return InstanceHealth.Healthy; // a stopped guest cannot answer; QEMU being alive is all there is to know
-        }
+    /// <summary>False once QEMU exited, QMP or the agent channel closed, or the agent stopped answering.</summary>
+    public bool IsAlive => !IsDead && Volatile.Read(ref _disposed) == 0 && !_process.HasExited && _session is { IsOpen: true };
 
-        try
-        {
-            await agent.HealthAsync(_provider.Options.AgentTimeout, cancellationToken).ConfigureAwait(false);
-            return InstanceHealth.Healthy;
-        }
-        catch (TimeoutException ex)
-        {
-            MarkDead(ex.Message);
-            return InstanceHealth.Dead;
-        }
-        catch (AgentChannelClosedException)
-        {
-            return InstanceHealth.Dead;
-        }
-        catch (AgentProtocolException)
-        {
-            return InstanceHealth.Degraded;
-        }
-    }
+    /// <summary>The agent's CANCEL: true only when it confirms the timed-out program's process group is gone.</summary>
+    public ValueTask<bool> StopWorkAsync(CancellationToken cancellationToken)
+        => IsDead || _session is not { } session ? new(false) : session.StopWorkAsync(cancellationToken);
+
+    /// <summary>The agent's HEALTH text (for tests: <c>uptime=... running=0|1</c>).</summary>
+    internal Task<string> HealthTextAsync() => Session(null).Channel.HealthAsync(_provider.Options.AgentTimeout, CancellationToken.None);
+
+    /// <summary>The agent's answer to the last SEED (<c>reseed=... boot_id=...</c>), or null when none was sent.</summary>
+    internal string? LastSeed => _session?.LastSeed;
 
     public async ValueTask PauseAsync(CancellationToken cancellationToken)
     {
@@ -277,44 +214,47 @@ internal sealed class KvmInstance : IInstance
     }
 
     /// <summary>
-    /// Saves a snapshot: <c>stop</c>, <c>migrate</c> to <c>exec:cat &gt; file</c> (QEMU 7.2 has no <c>file:</c> URI),
-    /// poll <c>query-migrate</c> until it completes, then <c>cont</c> so this guest goes on serving.
+    /// Saves this template guest's device state: <c>stop</c>, <c>x-ignore-shared</c> (its RAM is the shared template
+    /// file, so it is not sent), <c>migrate</c> to a Unix socket the host listens on in the instance's directory, and
+    /// read the stream to its end. Returns the state (a few hundred KiB). The guest stays stopped: a template is
+    /// disposed after its save, since clones map its RAM file and it must not change any more.
     /// </summary>
-    public async Task SaveSnapshotAsync(string path, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<byte[]> SaveTemplateStateAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var qmp = _qmp ?? throw new InvalidOperationException("Not started.");
         var tp = _provider.TimeProvider;
         using var timeoutCts = new CancellationTokenSource(timeout, tp);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
         var ct = linked.Token;
-        var temp = path + "." + Id + ".tmp";
-        try
+        var path = Path.Combine(_directory, "save.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        _provider.Sandbox.GiveToQemu(path); // QEMU connects as its own uid
+        await qmp.StopAsync(ct).ConfigureAwait(false);
+        await qmp.IgnoreSharedMemoryAsync(ct).ConfigureAwait(false);
+        await qmp.MigrateAsync("unix:" + path, ct).ConfigureAwait(false);
+        using var connection = await listener.AcceptAsync(ct).ConfigureAwait(false);
+        using var state = new MemoryStream();
+        await using (var stream = new NetworkStream(connection, ownsSocket: false))
         {
-            await qmp.StopAsync(ct).ConfigureAwait(false);
-            await qmp.MigrateAsync("exec:cat > " + QemuCommandLine.ShellQuote(temp), ct).ConfigureAwait(false);
-            while (true)
+            await stream.CopyToAsync(state, ct).ConfigureAwait(false);
+        }
+
+        while (true)
+        {
+            var m = await qmp.QueryMigrateAsync(ct).ConfigureAwait(false);
+            if (m.Status == "completed")
             {
-                var m = await qmp.QueryMigrateAsync(ct).ConfigureAwait(false);
-                if (m.Status == "completed")
-                {
-                    break;
-                }
-
-                if (m.Status is "failed" or "cancelled")
-                {
-                    throw new InvalidOperationException($"Migration to {temp} {m.Status}: {m.ErrorDescription}");
-                }
-
-                await Task.Delay(PollInterval, tp, ct).ConfigureAwait(false);
+                return state.ToArray();
             }
 
-            File.Move(temp, path, overwrite: true);
-            await qmp.ContinueAsync(ct).ConfigureAwait(false);
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
+            if (m.Status is "failed" or "cancelled")
+            {
+                throw new InvalidOperationException($"Saving the template's state {m.Status}: {m.ErrorDescription}");
+            }
+
+            await Task.Delay(PollInterval, tp, ct).ConfigureAwait(false);
         }
     }
 
@@ -356,48 +296,30 @@ internal sealed class KvmInstance : IInstance
         }
     }
 
-    private static void TryDelete(string path)
+    private GuestAgentSession Session(string? function)
     {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-        }
+        ThrowIfDead(function);
+        return _session ?? throw new InvalidOperationException($"Instance {Id} has not started.");
     }
 
-    private async Task<AgentChannel> ReadyAgentAsync(string? function, CancellationToken cancellationToken)
+    string IGuestAgentHost.InstanceId => Id;
+
+    string IGuestAgentHost.ProviderName => KvmInstanceProvider.ProviderName;
+
+    bool IGuestAgentHost.IsPaused => _paused;
+
+    async Task IGuestAgentHost.EnsureRunningAsync(string? function, CancellationToken cancellationToken)
     {
         ThrowIfDead(function);
         if (_paused)
         {
             await ResumeAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        return _agent!;
     }
 
-    private async Task ControlAsync(string? function, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await call(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is TimeoutException or AgentChannelClosedException || (ex is AgentProtocolException p && p.Error != AgentProtocolError.AgentError))
-        {
-            MarkDead(ex.Message);
-            throw Died(function, ex);
-        }
-        catch (AgentProtocolException ex)
-        {
-            throw new InstanceProviderException($"The guest agent of instance {Id} refused a request: {ex.Message}", ex) { FunctionName = function, ProviderName = KvmInstanceProvider.ProviderName };
-        }
-    }
+    void IGuestAgentHost.MarkDead(string reason) => MarkDead(reason);
+
+    InstanceDiedException IGuestAgentHost.Died(string? function, Exception? inner) => Died(function, inner);
 
     private async Task<T> QmpAsync<T>(Func<QmpClient, Task<T>> call)
     {

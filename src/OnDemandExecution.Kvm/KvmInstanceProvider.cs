@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using OnDemandExecution.Kvm.Diagnostics;
 using OnDemandExecution.Kvm.Qemu;
+using OnDemandExecution.Kvm.Sandbox;
 
 namespace OnDemandExecution.Kvm;
 
@@ -18,7 +19,7 @@ namespace OnDemandExecution.Kvm;
 /// memory/vCPU shape is booted and snapshotted, and later guests are restored from that snapshot.
 /// </summary>
 /// <remarks>Loads <see cref="ProgramFunctionCode"/>. Disposing the provider kills every QEMU it started.</remarks>
-public sealed class KvmInstanceProvider : IInstanceProvider, IAsyncDisposable, IDisposable
+public sealed partial class KvmInstanceProvider : IInstanceProvider, IAsyncDisposable, IDisposable
 {
     /// <summary>The provider's name in logs and metrics.</summary>
     public const string ProviderName = "kvm";
@@ -32,10 +33,10 @@ public sealed class KvmInstanceProvider : IInstanceProvider, IAsyncDisposable, I
     };
 
     private readonly ConcurrentDictionary<string, KvmInstance> _live = new();
-    private readonly ConcurrentDictionary<(int MemoryMb, int VCpus, bool Kvm), SnapshotState> _snapshots = new();
+    private readonly ConcurrentDictionary<(int MemoryMb, int VCpus, bool Kvm), VmTemplate> _templates = new();
     private readonly object _rootLock = new();
     private readonly long? _tscKhz = QemuCommandLine.HostTscKhz();
-    private string? _workRoot;
+    private string? _hostDirectory;
     private long _nextId;
     private int _kvmFailed;
     private int _disposed;
@@ -60,6 +61,10 @@ public sealed class KvmInstanceProvider : IInstanceProvider, IAsyncDisposable, I
         Logger = (ILogger?)loggerFactory?.CreateLogger<KvmInstanceProvider>() ?? NullLogger.Instance;
         Metrics = new KvmMetrics(meterFactory);
         KvmLog.ProviderStarted(Logger, QemuPath, Options.Accelerator.ToString(), Options.UseSnapshots);
+        Sandbox = QemuSandbox.Resolve(Options, Logger);
+        KvmLog.SandboxApplied(Logger, Sandbox.Description);
+        StateRoot = Path.GetFullPath(Options.WorkingDirectory ?? Path.Combine(Path.GetTempPath(), "odx-kvm"));
+        StateDirectory.Reclaim(StateRoot, Logger);
     }
 
     /// <inheritdoc/>
@@ -81,6 +86,11 @@ public sealed class KvmInstanceProvider : IInstanceProvider, IAsyncDisposable, I
 
     internal KvmMetrics Metrics { get; }
 
+    internal QemuSandbox Sandbox { get; }
+
+    /// <summary>The state directory shared by host processes (see <see cref="KvmProviderOptions.WorkingDirectory"/>).</summary>
+    internal string StateRoot { get; }
+
     /// <inheritdoc/>
     public bool CanLoad(FunctionCode code) => code is ProgramFunctionCode;
 
@@ -97,12 +107,12 @@ public sealed class KvmInstanceProvider : IInstanceProvider, IAsyncDisposable, I
         }
 
         await Task.WhenAll(_live.Values.Select(i => i.DisposeAsync().AsTask())).ConfigureAwait(false);
-        foreach (var s in _snapshots.Values)
+        foreach (var t in _templates.Values)
         {
-            s.Lock.Dispose();
+            t.Lock.Dispose();
         }
 
-        if (_workRoot is { } root && Options.WorkingDirectory is null)
+        if (_hostDirectory is { } root)
         {
             try
             {
@@ -158,181 +168,12 @@ public sealed class KvmInstanceProvider : IInstanceProvider, IAsyncDisposable, I
         _ => Volatile.Read(ref _kvmFailed) == 0 && QemuCommandLine.KvmDeviceUsable(),
     };
 
-    private async Task<KvmInstance> CreateGuestAsync(InstanceSpec spec, bool kvm, CancellationToken cancellationToken)
-    {
-        if (!Options.UseSnapshots)
-        {
-            return await StartAsync(spec, kvm, null, cancellationToken).ConfigureAwait(false);
-        }
-
-        var state = _snapshots.GetOrAdd((spec.MemoryMb, spec.VCpuCount, kvm), key => new SnapshotState(SnapshotPath(key.MemoryMb, key.VCpus, key.Kvm)));
-        if (state.Usable && File.Exists(state.Path))
-        {
-            var restored = await TryRestoreAsync(spec, kvm, state, cancellationToken).ConfigureAwait(false);
-            if (restored is not null)
-            {
-                return restored;
-            }
-        }
-
-        // No snapshot yet: one caller boots and saves it while the others wait (boots are CPU-bound; restoring after
-        // the wait is faster than booting alongside).
-        await state.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (state.Usable && File.Exists(state.Path))
-            {
-                var restored = await TryRestoreAsync(spec, kvm, state, cancellationToken).ConfigureAwait(false);
-                if (restored is not null)
-                {
-                    return restored;
-                }
-            }
-
-            var booted = await StartAsync(spec, kvm, null, cancellationToken).ConfigureAwait(false);
-            if (state.Failures < 3)
-            {
-                var started = TimeProvider.GetTimestamp();
-                try
-                {
-                    using var activity = KvmMetrics.ActivitySource.StartActivity(KvmDiagnostics.SnapshotActivity);
-                    Directory.CreateDirectory(Path.GetDirectoryName(state.Path)!);
-                    await booted.SaveSnapshotAsync(state.Path, Options.RestoreTimeout, cancellationToken).ConfigureAwait(false);
-                    state.Usable = true;
-                    var elapsed = TimeProvider.GetElapsedTime(started);
-                    Metrics.SnapshotDuration.Record(elapsed.TotalSeconds);
-                    KvmLog.SnapshotSaved(Logger, spec.MemoryMb, spec.VCpuCount, state.Path, elapsed.TotalMilliseconds);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    state.Failures++;
-                    KvmLog.SnapshotFailed(Logger, ex);
-                    if (booted.IsDead)
-                    {
-                        await booted.DisposeAsync().ConfigureAwait(false);
-                        throw new InstanceProviderException($"The guest died while its snapshot was saved: {ex.Message}", ex) { ProviderName = ProviderName };
-                    }
-
-                    try
-                    {
-                        await booted.ResumeAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                    catch
-                    {
-                        await booted.DisposeAsync().ConfigureAwait(false);
-                        throw;
-                    }
-                }
-            }
-
-            return booted;
-        }
-        finally
-        {
-            state.Lock.Release();
-        }
-    }
-
-    private async Task<KvmInstance?> TryRestoreAsync(InstanceSpec spec, bool kvm, SnapshotState state, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await StartAsync(spec, kvm, state.Path, cancellationToken).ConfigureAwait(false);
-        }
-        catch (InstanceProviderException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            // a snapshot from another QEMU, kernel or image, or a corrupt file: drop it and boot instead
-            KvmLog.RestoreFailed(Logger, state.Path, ex);
-            state.Usable = false;
-            state.Failures++;
-            try
-            {
-                File.Delete(state.Path);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-
-            return null;
-        }
-    }
-
-    private async Task<KvmInstance> StartAsync(InstanceSpec spec, bool kvm, string? snapshot, CancellationToken cancellationToken)
-    {
-        var id = "kvm-" + Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture);
-        var dir = Path.Combine(WorkRoot(), id);
-        Directory.CreateDirectory(dir);
-        var launch = new QemuLaunch(
-            kvm,
-            spec.MemoryMb,
-            spec.VCpuCount,
-            Options.KernelPath,
-            Options.InitrdPath,
-            QemuCommandLine.KernelCommandLine(kvm, _tscKhz, Options.KernelArguments),
-            Path.Combine(dir, "console.log"),
-            Path.Combine(dir, "agent.sock"),
-            Path.Combine(dir, "qmp.sock"),
-            snapshot);
-        if (Encoding.UTF8.GetByteCount(launch.AgentSocketPath) > 107)
-        {
-            throw new InstanceProviderException($"The socket path {launch.AgentSocketPath} is longer than Unix sockets allow (107 bytes); set a shorter KvmProviderOptions.WorkingDirectory.") { ProviderName = ProviderName };
-        }
-
-        var timeout = snapshot is null ? Options.BootTimeout : Options.RestoreTimeout;
-        var instance = await KvmInstance.StartAsync(this, id, dir, launch, timeout, cancellationToken).ConfigureAwait(false);
-        _live[id] = instance;
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            await instance.DisposeAsync().ConfigureAwait(false);
-            throw new ObjectDisposedException(nameof(KvmInstanceProvider));
-        }
-
-        return instance;
-    }
-
-    private string WorkRoot()
+    /// <summary>This provider's own directory under the state root (created, with its pid file, on first use).</summary>
+    internal string HostDirectory()
     {
         lock (_rootLock)
         {
-            if (_workRoot is null)
-            {
-                var root = Options.WorkingDirectory
-                    ?? Path.Combine(Path.GetTempPath(), "odx-kvm-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(3)).ToLowerInvariant());
-                Directory.CreateDirectory(root);
-                _workRoot = root;
-            }
-
-            return _workRoot;
+            return _hostDirectory ??= StateDirectory.CreateHostDirectory(StateRoot);
         }
-    }
-
-    /// <summary>
-    /// A snapshot restores only into the same QEMU build, kernel, initramfs, kernel command line and devices, so its
-    /// file name is a hash of all of them: a persisted snapshot is reused only while they are unchanged.
-    /// </summary>
-    private string SnapshotPath(int memoryMb, int vCpus, bool kvm)
-    {
-        static string Stamp(string path)
-        {
-            var f = new FileInfo(path);
-            return f.Exists ? $"{f.FullName}:{f.Length}:{f.LastWriteTimeUtc.Ticks}" : path;
-        }
-
-        var cmdline = QemuCommandLine.Build(new QemuLaunch(kvm, memoryMb, vCpus, Stamp(Options.KernelPath), Stamp(Options.InitrdPath), QemuCommandLine.KernelCommandLine(kvm, _tscKhz, Options.KernelArguments), "c", "a", "q", null));
-        var key = Stamp(QemuPath) + "\n" + string.Join('\n', cmdline);
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16].ToLowerInvariant();
-        var dir = Options.SnapshotDirectory ?? Path.Combine(WorkRoot(), "snapshots");
-        return Path.Combine(dir, $"guest-{memoryMb}m-{vCpus}c-{(kvm ? "kvm" : "tcg")}-{hash}.snap");
-    }
-
-    private sealed class SnapshotState(string path)
-    {
-        public string Path { get; } = path;
-
-        public SemaphoreSlim Lock { get; } = new(1, 1);
-
-        public bool Usable { get; set; } = true;
-
-        public int Failures { get; set; }
     }
 }

@@ -25,8 +25,10 @@ public sealed class KvmProviderOptions
     public int MaxVCpuCount { get; set; } = 8;
 
     /// <summary>
-    /// Whether new instances are restored from a snapshot of a booted guest (one per memory/vCPU shape) instead of
-    /// booting. Default true: under TCG a restore takes about a fifth of a boot.
+    /// Whether new instances are clones of a template (VM templating): the first guest of each memory/vCPU shape boots
+    /// with its RAM in a file, its device state is saved and it is stopped; every instance then maps that RAM file
+    /// copy-on-write and loads the device state. Default true: a clone costs a small fraction of a boot in time and
+    /// in memory (untouched pages are shared by all clones).
     /// </summary>
     public bool UseSnapshots { get; set; } = true;
 
@@ -40,14 +42,37 @@ public sealed class KvmProviderOptions
     public bool RecycleByReset { get; set; } = true;
 
     /// <summary>
-    /// Where snapshots are kept. Null (the default): inside <see cref="WorkingDirectory"/>, deleted when the provider is
-    /// disposed. When set, snapshots persist and are reused by later processes as long as QEMU, the kernel, the
-    /// initramfs and the command line are unchanged (the file name is a hash of them).
+    /// Where templates (RAM file, device state, manifest of their SHA-256) are kept. Null (the default): inside the
+    /// provider's state directory, deleted when the provider is disposed. When set, templates persist and are reused
+    /// by later processes as long as QEMU, the kernel, the initramfs and the command line are unchanged (the file
+    /// name is a hash of them) and their content still matches the manifest. Prefer a tmpfs (<c>/dev/shm/...</c>):
+    /// clones map the RAM file.
     /// </summary>
     public string? SnapshotDirectory { get; set; }
 
-    /// <summary>Where per-instance directories (sockets, console log) are created. Null: a new directory under the system temp directory. Keep it short: Unix socket paths are limited to 107 bytes.</summary>
+    /// <summary>
+    /// The state directory shared by every host process on the machine: each provider instance creates
+    /// <c>h-PID-RANDOM/</c> in it with a <c>host.pid</c> file and one directory per QEMU (sockets, console log,
+    /// <c>qemu.pid</c>), and at start reclaims (kills and deletes) what host processes that died left in it. Null: the
+    /// system temp directory's <c>odx-kvm</c>. Keep it short: Unix socket paths are limited to 107 bytes.
+    /// </summary>
     public string? WorkingDirectory { get; set; }
+
+    /// <summary>Whether QEMU runs with its seccomp sandbox (<c>-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny</c>). Default true.</summary>
+    public bool SandboxQemu { get; set; } = true;
+
+    /// <summary>
+    /// The uid QEMU runs as (set by <c>setpriv</c> before QEMU starts). Null (the default): 65534 (<c>nobody</c>) when
+    /// the host runs as root; when the host is not root QEMU runs as the host user (logged). 0 keeps root. Per-VM
+    /// directories and the template's RAM file are owned by it (mode 0700 / 0600).
+    /// </summary>
+    public int? QemuUserId { get; set; }
+
+    /// <summary>The gid QEMU runs as; null: 65534 (<c>nogroup</c>) when the host runs as root. With KVM, /dev/kvm must be open to this uid or gid.</summary>
+    public int? QemuGroupId { get; set; }
+
+    /// <summary>Whether each QEMU gets new IPC, UTS, network and mount namespaces (<c>unshare</c>; needs root). Default true; skipped with a logged reason where unavailable.</summary>
+    public bool IsolateNamespaces { get; set; } = true;
 
     /// <summary>How long a cold boot may take until the agent is ready. Default 60 s (TCG on a busy host is slow).</summary>
     public TimeSpan BootTimeout { get; set; } = TimeSpan.FromSeconds(60);

@@ -24,7 +24,7 @@ public static partial class AzureFunctionsTrace
 
     private static readonly double[] DurationPercentiles = [0, 0.01, 0.25, 0.50, 0.75, 0.99, 1.0];
 
-    /// <summary>Reads a day of the trace.</summary>
+    /// <summary>Reads a day of the trace into memory (<see cref="Open(string, string?, string?, int, TimeSpan?)"/>, materialised).</summary>
     /// <param name="invocationsPath">The invocations file.</param>
     /// <param name="durationsPath">The durations file, or null.</param>
     /// <param name="memoryPath">The memory file, or null.</param>
@@ -34,77 +34,38 @@ public static partial class AzureFunctionsTrace
     /// <exception cref="FormatException">A file is malformed (the message names the line).</exception>
     public static Trace Read(string invocationsPath, string? durationsPath = null, string? memoryPath = null, int seed = 1, TimeSpan? defaultDuration = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(invocationsPath);
-        var fallbackDuration = defaultDuration ?? TimeSpan.FromMilliseconds(100);
-        var durations = durationsPath is null ? [] : ReadDurations(durationsPath);
-        var memory = memoryPath is null ? [] : ReadMemory(memoryPath);
+        var source = Open(invocationsPath, durationsPath, memoryPath, seed, defaultDuration);
+        return new Trace(source.ReadInvocations(), source.Duration, source.Functions.Values);
+    }
 
-        using var reader = new StreamReader(invocationsPath);
-        var header = reader.ReadLine();
-        var columns = Csv.Header(header, invocationsPath, "HashOwner", "HashApp", "HashFunction", "Trigger");
-        var minuteColumns = new List<(int Column, int Minute)>();
-        foreach (var (name, column) in columns)
-        {
-            if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var minute) && minute >= 1)
-            {
-                minuteColumns.Add((column, minute));
-            }
-        }
+    /// <summary>
+    /// Opens a day of the trace to be read as it is replayed: the per-minute counts are held (sparse), and each replay
+    /// draws the invocations minute by minute, so memory is bounded by the files, not by the number of invocations.
+    /// </summary>
+    /// <param name="invocationsPath">The invocations file.</param>
+    /// <param name="durationsPath">The durations file, or null.</param>
+    /// <param name="memoryPath">The memory file, or null.</param>
+    /// <param name="seed">Seeds how invocations are spread within their minute and how durations are drawn.</param>
+    /// <param name="defaultDuration">The duration of functions the durations file does not list; default 100 ms.</param>
+    /// <returns>The source; it ends with its last minute column (the accounting horizon).</returns>
+    /// <exception cref="FormatException">A file is malformed (the message names the line).</exception>
+    public static TraceSource Open(string invocationsPath, string? durationsPath = null, string? memoryPath = null, int seed = 1, TimeSpan? defaultDuration = null) =>
+        Open([new AzureTraceDay(invocationsPath, durationsPath, memoryPath)], seed, defaultDuration);
 
-        if (minuteColumns.Count == 0)
-        {
-            throw new FormatException($"{invocationsPath}: the header has no minute columns (1, 2, ... 1440).");
-        }
-
-        minuteColumns.Sort((a, b) => a.Minute.CompareTo(b.Minute));
-        var invocations = new List<TraceInvocation>();
-        var functions = new List<TraceFunction>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        var lineNumber = 1;
-        var row = 0;
-        while (reader.ReadLine() is { } line)
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            var fields = Csv.Split(line);
-            if (fields.Count < columns.Count)
-            {
-                throw new FormatException($"{invocationsPath}:{lineNumber}: expected {columns.Count} fields, found {fields.Count}.");
-            }
-
-            var owner = fields[columns["HashOwner"]];
-            var app = fields[columns["HashApp"]];
-            var hashFunction = fields[columns["HashFunction"]];
-            var tenant = Shorten(owner, 12);
-            var function = FunctionName(app, hashFunction);
-            if (!names.Add(tenant + "\n" + function))
-            {
-                function = function + "-" + row.ToString(CultureInfo.InvariantCulture);
-            }
-
-            var random = new Random(unchecked((seed * 1_000_003) + row));
-            durations.TryGetValue((owner, app, hashFunction), out var percentiles);
-            int? memoryMb = memory.TryGetValue((owner, app), out var mb) ? mb : null;
-            functions.Add(new TraceFunction(function, fields[columns["Trigger"]], memoryMb));
-            foreach (var (column, minute) in minuteColumns)
-            {
-                var count = (int)Csv.Number(fields, column, invocationsPath, lineNumber, minute.ToString(CultureInfo.InvariantCulture));
-                for (var i = 0; i < count; i++)
-                {
-                    var at = TimeSpan.FromMinutes(minute - 1) + TimeSpan.FromMilliseconds(Math.Floor(random.NextDouble() * 60_000));
-                    var duration = percentiles is null ? fallbackDuration : TimeSpan.FromMilliseconds(Sample(percentiles, random.NextDouble()));
-                    invocations.Add(new TraceInvocation(at, tenant, function, duration));
-                }
-            }
-
-            row++;
-        }
-
-        return new Trace(invocations, TimeSpan.FromMinutes(minuteColumns[^1].Minute), functions);
+    /// <summary>
+    /// Opens several consecutive days of the trace as one, day after day (day k starts at k x 1440 minutes): a function
+    /// (owner, app, function hashes) keeps its name across days. Only the day being replayed is held in memory.
+    /// </summary>
+    /// <param name="days">The days, in order.</param>
+    /// <param name="seed">Seeds how invocations are spread within their minute and how durations are drawn.</param>
+    /// <param name="defaultDuration">The duration of functions a day's durations file does not list; default 100 ms.</param>
+    /// <returns>The source; it ends with the last day's last minute column.</returns>
+    /// <exception cref="FormatException">A file is malformed (the message names the line).</exception>
+    public static TraceSource Open(IReadOnlyList<AzureTraceDay> days, int seed = 1, TimeSpan? defaultDuration = null)
+    {
+        ArgumentNullException.ThrowIfNull(days);
+        ArgumentOutOfRangeException.ThrowIfZero(days.Count);
+        return new AzureTraceSource(days, seed, defaultDuration ?? TimeSpan.FromMilliseconds(100));
     }
 
     /// <summary>
@@ -172,7 +133,7 @@ public static partial class AzureFunctionsTrace
         }
     }
 
-    private static Dictionary<(string Owner, string App, string Function), double[]> ReadDurations(string path)
+    internal static Dictionary<(string Owner, string App, string Function), double[]> ReadDurations(string path)
     {
         var result = new Dictionary<(string, string, string), double[]>();
         using var reader = new StreamReader(path);
@@ -199,7 +160,7 @@ public static partial class AzureFunctionsTrace
         return result;
     }
 
-    private static Dictionary<(string Owner, string App), int> ReadMemory(string path)
+    internal static Dictionary<(string Owner, string App), int> ReadMemory(string path)
     {
         var result = new Dictionary<(string, string), int>();
         using var reader = new StreamReader(path);
@@ -222,7 +183,7 @@ public static partial class AzureFunctionsTrace
     }
 
     /// <summary>Inverse CDF, linear between the given percentiles.</summary>
-    private static double Sample(double[] values, double u)
+    internal static double Sample(double[] values, double u)
     {
         for (var i = 1; i < DurationPercentiles.Length; i++)
         {
@@ -237,14 +198,14 @@ public static partial class AzureFunctionsTrace
         return values[^1];
     }
 
-    private static string FunctionName(string app, string function)
+    internal static string FunctionName(string app, string function)
     {
         var name = function.Length <= 24 ? function : Shorten(app, 12) + "." + Shorten(function, 12);
         name = InvalidNameCharacters().Replace(name, "_");
         return name.Length == 0 ? "function" : name;
     }
 
-    private static string Shorten(string value, int length) => value.Length <= 24 ? value : value[..length];
+    internal static string Shorten(string value, int length) => value.Length <= 24 ? value : value[..length];
 
     [GeneratedRegex("[^A-Za-z0-9._/-]", RegexOptions.CultureInvariant)]
     private static partial Regex InvalidNameCharacters();

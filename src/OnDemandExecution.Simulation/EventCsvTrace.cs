@@ -13,18 +13,56 @@ public static class EventCsvTrace
     /// <summary>The header row <see cref="Write"/> emits.</summary>
     public const string HeaderRow = "timestamp,tenant,function,duration_ms,pretrigger";
 
-    /// <summary>Reads a trace.</summary>
+    /// <summary>Reads a whole trace into memory (rows in any order; they are sorted by time).</summary>
     /// <param name="path">The CSV file.</param>
     /// <returns>The trace.</returns>
     /// <exception cref="FormatException">A row or the header is malformed (the message names the line).</exception>
     public static Trace Read(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var rows = Rows(path).ToList();
+        var origin = rows.Where(r => r.At.HasValue).Select(r => r.At!.Value).DefaultIfEmpty().Min();
+        return new Trace(rows.Select(r => r.ToInvocation(origin)));
+    }
+
+    /// <summary>
+    /// Opens a trace to be read as it is replayed (bounded memory): one pass now checks every row and collects the
+    /// functions and the end, and each replay reads the file again, row by row. Rows must be in time order.
+    /// </summary>
+    /// <param name="path">The CSV file.</param>
+    /// <returns>The source; its end is the latest arrival plus its duration.</returns>
+    /// <exception cref="FormatException">A row or the header is malformed, or a row arrives before the one above it (the message names the line).</exception>
+    public static TraceSource Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        DateTimeOffset? origin = null;
+        var functions = new Dictionary<string, TraceFunction>(StringComparer.Ordinal);
+        var last = TimeSpan.Zero;
+        var end = TimeSpan.Zero;
+        foreach (var row in Rows(path))
+        {
+            origin ??= row.At;
+            var invocation = row.ToInvocation(origin ?? default);
+            if (invocation.Time < last)
+            {
+                throw new FormatException($"{path}:{row.Line}: the row arrives at {invocation.Time} before the row above it ({last}); a streamed trace must be in time order (EventCsvTrace.Read sorts in memory).");
+            }
+
+            last = invocation.Time;
+            end = invocation.Time + invocation.Duration > end ? invocation.Time + invocation.Duration : end;
+            functions.TryAdd(invocation.Function, new TraceFunction(invocation.Function));
+        }
+
+        return new Source(path, origin ?? default, end, functions);
+    }
+
+    private static IEnumerable<Row> Rows(string path)
+    {
         using var reader = new StreamReader(path);
         var columns = Csv.Header(reader.ReadLine(), path, "timestamp", "tenant", "function", "duration_ms");
         int time = columns["timestamp"], tenant = columns["tenant"], function = columns["function"], duration = columns["duration_ms"];
         var preTrigger = columns.TryGetValue("pretrigger", out var p) ? p : -1;
-        var rows = new List<(double? Seconds, DateTimeOffset? At, string Tenant, string Function, double DurationMs, string? PreTrigger)>();
+        var names = new Dictionary<string, string>(StringComparer.Ordinal); // one string per distinct name
         var lineNumber = 1;
         while (reader.ReadLine() is { } line)
         {
@@ -67,16 +105,45 @@ public static class EventCsvTrace
             }
 
             var key = preTrigger >= 0 && preTrigger < fields.Count && fields[preTrigger].Length > 0 ? fields[preTrigger] : null;
-            rows.Add((seconds, at, fields[tenant], fields[function], ms, key));
+            yield return new Row(lineNumber, seconds, at, Intern(names, fields[tenant]), Intern(names, fields[function]), ms, key);
+        }
+    }
+
+    private static string Intern(Dictionary<string, string> names, string value)
+    {
+        if (names.TryGetValue(value, out var known))
+        {
+            return known;
         }
 
-        var origin = rows.Where(r => r.At.HasValue).Select(r => r.At!.Value).DefaultIfEmpty().Min();
-        return new Trace(rows.Select(r => new TraceInvocation(
-            r.Seconds is { } sec ? TimeSpan.FromSeconds(sec) : r.At!.Value - origin,
-            r.Tenant,
-            r.Function,
-            TimeSpan.FromMilliseconds(r.DurationMs),
-            r.PreTrigger)));
+        names[value] = value;
+        return value;
+    }
+
+    private readonly record struct Row(int Line, double? Seconds, DateTimeOffset? At, string Tenant, string Function, double DurationMs, string? PreTrigger)
+    {
+        public TraceInvocation ToInvocation(DateTimeOffset origin) => new(
+            Seconds is { } sec ? TimeSpan.FromSeconds(sec) : At!.Value - origin,
+            Tenant,
+            Function,
+            TimeSpan.FromMilliseconds(DurationMs),
+            PreTrigger);
+    }
+
+    /// <summary>A streamed event trace: each pass reads the file again.</summary>
+    private sealed class Source(string path, DateTimeOffset origin, TimeSpan end, IReadOnlyDictionary<string, TraceFunction> functions) : TraceSource
+    {
+        public override TimeSpan Duration => end;
+
+        public override IReadOnlyDictionary<string, TraceFunction> Functions => functions;
+
+        public override IEnumerable<TraceInvocation> ReadInvocations()
+        {
+            foreach (var row in Rows(path))
+            {
+                yield return row.ToInvocation(origin);
+            }
+        }
     }
 
     /// <summary>Writes a trace (timestamps in seconds from its start).</summary>

@@ -8,7 +8,11 @@ namespace OnDemandExecution.Simulation;
 /// <param name="IdleWarmSeconds">Instance-seconds spent unassigned in the warming pool.</param>
 /// <param name="IdleLoadedSeconds">Instance-seconds spent loaded and idle in the active pool.</param>
 /// <param name="BusySeconds">Instance-seconds spent running invocations.</param>
-/// <param name="IdleGbSeconds">Idle instance-seconds (warm and loaded) weighted by each instance's memory, in GB-seconds.</param>
+/// <param name="IdleGbSeconds">
+/// Idle memory, in GB-seconds (GiB x s): loaded-and-idle instance-seconds times the loaded function's memory (the trace's,
+/// when it gives one; else the instance's), plus warming-pool instance-seconds times the instance's memory. Busy,
+/// loading and recycling time is not idle.
+/// </param>
 /// <param name="PreloadedNeverInvoked">Loads that no invocation used before the instance was retired (pre-loaded for nothing).</param>
 /// <param name="WarmNeverUsed">Instances retired without ever having been loaded (pre-warmed for nothing).</param>
 public readonly record struct ProviderStatistics(

@@ -14,7 +14,8 @@ public sealed record ReplayOptions
 
     /// <summary>
     /// Whether functions whose trace memory exceeds <see cref="InstanceMemoryMb"/> ask for larger instances (which skips
-    /// the warming pool, as the pools do for such functions). Default false: every instance has <see cref="InstanceMemoryMb"/>.
+    /// the warming pool, as the pools do for such functions). Default false: every instance is created with
+    /// <see cref="InstanceMemoryMb"/>. Either way, idle GB-s account a loaded instance with its function's trace memory.
     /// </summary>
     public bool UseTraceMemory { get; init; }
 
@@ -23,6 +24,12 @@ public sealed record ReplayOptions
 
     /// <summary><see cref="OnDemandExecutionOptions.MaxInstances"/>. Default 100000 (capacity is not what is measured).</summary>
     public int MaxInstances { get; init; } = 100_000;
+
+    /// <summary>
+    /// How many policies <see cref="TraceReplayer.ReplayAll"/> replays at once, each on a thread of its own. Default null:
+    /// <see cref="Environment.ProcessorCount"/>. Results do not depend on it.
+    /// </summary>
+    public int? MaxDegreeOfParallelism { get; init; }
 
     /// <summary>
     /// Called with the replay's services when the trace is done, before they are disposed: read what a registered

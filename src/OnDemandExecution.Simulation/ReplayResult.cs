@@ -8,10 +8,13 @@ namespace OnDemandExecution.Simulation;
 /// <param name="WarmPoolStarts">Invocations served by a warming-pool instance loaded on demand (<see cref="StartKind.WarmPool"/>).</param>
 /// <param name="WarmHits">Invocations served by an idle loaded instance (<see cref="StartKind.Warm"/>).</param>
 /// <param name="Provider">The provider's accounting (idle time, memory, instances).</param>
-/// <param name="FunctionColdStartP50">Median over functions of each function's cold-start percentage.</param>
-/// <param name="FunctionColdStartP75">75th percentile over functions of each function's cold-start percentage.</param>
-/// <param name="FunctionColdStartP99">99th percentile over functions of each function's cold-start percentage.</param>
-/// <param name="SimulatedTime">How much virtual time the replay covered.</param>
+/// <param name="FunctionColdStartP50">
+/// Median, over the functions with at least one successful call, of each function's cold-start percentage (cold starts
+/// as in <see cref="ReplayResult.ColdStartPercent"/>: <see cref="StartKind.Cold"/> + <see cref="StartKind.WarmPool"/>).
+/// </param>
+/// <param name="FunctionColdStartP75">75th percentile of the same.</param>
+/// <param name="FunctionColdStartP99">99th percentile of the same.</param>
+/// <param name="SimulatedTime">The accounting horizon: the trace's end (<see cref="TraceSource.Duration"/>).</param>
 /// <param name="Functions">The start kinds per function.</param>
 public sealed record ReplayResult(
     string Policy,
@@ -27,8 +30,15 @@ public sealed record ReplayResult(
     TimeSpan SimulatedTime,
     IReadOnlyDictionary<string, FunctionStarts> Functions)
 {
-    /// <summary>Cold starts, in percent of invocations.</summary>
-    public double ColdStartPercent => Percent(ColdStarts);
+    /// <summary>
+    /// Cold starts, in percent of invocations: calls whose function's code was not loaded in an idle instance when they
+    /// arrived, that is <see cref="ColdStarts"/> (new instance) + <see cref="WarmPoolStarts"/> (warming-pool instance,
+    /// code loaded on demand).
+    /// </summary>
+    public double ColdStartPercent => Percent(ColdStarts + WarmPoolStarts);
+
+    /// <summary>Calls served by a new instance (<see cref="StartKind.Cold"/>), in percent of invocations.</summary>
+    public double NewInstanceStartPercent => Percent(ColdStarts);
 
     /// <summary>Warming-pool starts, in percent of invocations.</summary>
     public double WarmPoolStartPercent => Percent(WarmPoolStarts);

@@ -16,12 +16,13 @@ public static class ResultTable
         {
             ("invocations", r => N(r.Invocations)),
             ("failures", r => N(r.Failures)),
-            ("cold-start %", r => P(r.ColdStartPercent)),
-            ("warm-pool-start %", r => P(r.WarmPoolStartPercent)),
+            ("cold-start % (code not loaded)", r => P(r.ColdStartPercent)),
+            ("  of which new instance %", r => P(r.NewInstanceStartPercent)),
+            ("  of which warming pool %", r => P(r.WarmPoolStartPercent)),
             ("warm-hit %", r => P(r.WarmHitPercent)),
             ("idle instance-s", r => F(r.Provider.IdleSeconds)),
             ("  of which warming pool", r => F(r.Provider.IdleWarmSeconds)),
-            ("idle GB-s", r => F(r.Provider.IdleGbSeconds)),
+            ("idle GB-s (to trace end)", r => F(r.Provider.IdleGbSeconds)),
             ("instances created", r => N(r.Provider.Created)),
             ("code loads", r => N(r.Provider.Loads)),
             ("over-provisioned", r => N(r.Provider.OverProvisioned)),
@@ -30,6 +31,7 @@ public static class ResultTable
             ("cold % per function p50", r => P(r.FunctionColdStartP50)),
             ("cold % per function p75", r => P(r.FunctionColdStartP75)),
             ("cold % per function p99", r => P(r.FunctionColdStartP99)),
+            ("accounted up to (trace end), h", r => r.SimulatedTime.TotalHours.ToString("0.##", CultureInfo.InvariantCulture)),
         };
 
         var sb = new StringBuilder();

@@ -15,7 +15,7 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
 {
     private readonly TimeProvider _time;
     private readonly SimulatedProviderOptions _options;
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly HashSet<SimulatedInstance> _live = [];
     private long _nextId;
     private long _createsInFlight;
@@ -29,6 +29,7 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
     private double _idleGbSeconds;
     private long _preloadedNeverInvoked;
     private long _warmNeverUsed;
+    private IReadOnlyDictionary<string, int> _functionMemory = new Dictionary<string, int>(StringComparer.Ordinal);
 
     /// <summary>Creates the provider.</summary>
     /// <param name="timeProvider">The virtual clock its delays run on.</param>
@@ -62,6 +63,12 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
 
     /// <inheritdoc />
     public bool CanLoad(FunctionCode code) => true;
+
+    /// <summary>
+    /// The memory, in MiB, that a loaded instance of each function is accounted with while it idles (the trace's memory
+    /// of the function); functions not listed are accounted with their instance's memory. Set before the replay starts.
+    /// </summary>
+    internal void SetFunctionMemory(IReadOnlyDictionary<string, int> memoryMb) => _functionMemory = memoryMb;
 
     /// <inheritdoc />
     public async ValueTask<IInstance> CreateAsync(InstanceSpec spec, CancellationToken cancellationToken)
@@ -109,7 +116,7 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
                         break;
                     case SimulatedState.Loaded:
                         idleLoaded += seconds;
-                        gb += seconds * instance.MemoryMb / 1024.0;
+                        gb += seconds * instance.LoadedMemoryMb / 1024.0;
                         break;
                     case SimulatedState.Busy:
                         busy += seconds;
@@ -124,6 +131,7 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
     /// <summary>Closes the current phase of an instance and opens the next. Caller holds the lock.</summary>
     private void Move(SimulatedInstance instance, SimulatedState next)
     {
+
         var now = _time.GetUtcNow();
         var seconds = Math.Max(0, (now - instance.Since).TotalSeconds);
         switch (instance.State)
@@ -134,7 +142,7 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
                 break;
             case SimulatedState.Loaded:
                 _idleLoaded += seconds;
-                _idleGbSeconds += seconds * instance.MemoryMb / 1024.0;
+                _idleGbSeconds += seconds * instance.LoadedMemoryMb / 1024.0;
                 break;
             case SimulatedState.Busy:
                 _busy += seconds;
@@ -187,6 +195,9 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
 
         public int MemoryMb { get; }
 
+        /// <summary>The memory accounted while loaded: the loaded function's (from the trace) when known, else <see cref="MemoryMb"/>.</summary>
+        public int LoadedMemoryMb { get; set; }
+
         public SimulatedState State { get; set; } = SimulatedState.Warm;
 
         public DateTimeOffset Since { get; set; }
@@ -201,6 +212,7 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
             {
                 _provider.Move(this, SimulatedState.Loading);
                 _provider._loads++;
+                LoadedMemoryMb = _provider._functionMemory.TryGetValue(definition.Name, out var mb) ? mb : MemoryMb;
             }
 
             if (_provider._options.LoadLatency > TimeSpan.Zero)
@@ -268,6 +280,15 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
         }
 
         public ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken) => new(InstanceHealth.Healthy);
+
+        /// <summary>A simulated call stops with its token (its delay is cancelled): stopped once it left Busy.</summary>
+        public ValueTask<bool> StopWorkAsync(CancellationToken cancellationToken)
+        {
+            lock (_provider._gate)
+            {
+                return new(State is not (SimulatedState.Busy or SimulatedState.Disposed));
+            }
+        }
 
         public ValueTask DisposeAsync()
         {

@@ -1,29 +1,30 @@
-using Microsoft.Extensions.Time.Testing;
-
 namespace OnDemandExecution.Simulation;
 
 /// <summary>
-/// A <see cref="FakeTimeProvider"/> whose timers fire in a fixed order: by due time, then by the order they were armed
-/// in, one at a time, with an optional step between callbacks. A replay advances it from one due timer (or trace event)
-/// to the next and lets everything a callback started settle before the next callback runs.
+/// A virtual-time <see cref="TimeProvider"/> whose timers fire only when it is advanced, in a fixed order: by due time,
+/// then by the order they were armed in, one at a time, with an optional step between callbacks. A replay advances it
+/// from one due timer (or trace event) to the next and runs what each callback started before the next one fires.
 /// </summary>
 /// <remarks>
-/// Advance it through this type's <see cref="Advance(TimeSpan)"/>, <see cref="SetUtcNow(DateTimeOffset)"/> or
-/// <see cref="AdvanceTo"/>: its timers are its own, so the base class's methods (called through a
-/// <see cref="FakeTimeProvider"/> reference) move the time without firing them.
+/// <para>Timers are kept in a binary heap (<see cref="PriorityQueue{TElement, TPriority}"/>): arming, re-arming and
+/// firing cost O(log n); a disarmed or re-armed timer leaves its old entry behind, skipped when it surfaces and swept
+/// when stale entries outnumber live ones, so a replay that arms and disposes a timer per call stays fast.</para>
+/// <para>Timestamps (<see cref="GetTimestamp"/>) are the clock's ticks (<see cref="TimeSpan.TicksPerSecond"/> per
+/// second). Thread-safe; callbacks run on the thread that advances the clock.</para>
 /// </remarks>
-public sealed class SimulationClock : FakeTimeProvider
+public sealed class SimulationClock : TimeProvider
 {
-    private readonly object _gate = new();
-    private readonly SortedSet<(long Due, long Sequence)> _due = [];
-    private readonly Dictionary<long, SimulationTimer> _armed = [];
+    private readonly Lock _gate = new();
+    private readonly PriorityQueue<SimulationTimer, (long Due, long Sequence)> _heap = new();
+    private long _now;
     private long _nextSequence;
+    private int _armed;
 
     /// <summary>Creates a clock that starts at <paramref name="start"/>.</summary>
     /// <param name="start">The initial time.</param>
     public SimulationClock(DateTimeOffset start)
-        : base(start)
     {
+        _now = start.UtcTicks;
     }
 
     /// <summary>How many timers are armed.</summary>
@@ -33,7 +34,7 @@ public sealed class SimulationClock : FakeTimeProvider
         {
             lock (_gate)
             {
-                return _due.Count;
+                return _armed;
             }
         }
     }
@@ -45,10 +46,19 @@ public sealed class SimulationClock : FakeTimeProvider
         {
             lock (_gate)
             {
-                return _due.Count == 0 ? null : new DateTimeOffset(_due.Min.Due, TimeSpan.Zero);
+                return TryPeekDue(out var due) ? new DateTimeOffset(due, TimeSpan.Zero) : null;
             }
         }
     }
+
+    /// <inheritdoc />
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    /// <inheritdoc />
+    public override DateTimeOffset GetUtcNow() => new(Volatile.Read(ref _now), TimeSpan.Zero);
+
+    /// <inheritdoc />
+    public override long GetTimestamp() => Volatile.Read(ref _now);
 
     /// <inheritdoc />
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
@@ -60,12 +70,12 @@ public sealed class SimulationClock : FakeTimeProvider
     }
 
     /// <summary>Advances the clock by <paramref name="delta"/>, firing the timers due on the way in order.</summary>
-    /// <param name="delta">How far to move.</param>
-    public new void Advance(TimeSpan delta) => AdvanceTo(GetUtcNow() + delta);
+    /// <param name="delta">How far to move (not negative).</param>
+    public void Advance(TimeSpan delta) => AdvanceTo(GetUtcNow() + delta);
 
     /// <summary>Sets the clock, firing the timers due on the way in order.</summary>
     /// <param name="value">The new time (not earlier than now).</param>
-    public new void SetUtcNow(DateTimeOffset value) => AdvanceTo(value);
+    public void SetUtcNow(DateTimeOffset value) => AdvanceTo(value);
 
     /// <summary>
     /// Fires, one at a time, every timer due at or before <paramref name="target"/> (the clock set to each one's due
@@ -73,71 +83,114 @@ public sealed class SimulationClock : FakeTimeProvider
     /// clock to <paramref name="target"/>.
     /// </summary>
     /// <param name="target">The new time (not earlier than now).</param>
-    /// <param name="afterEach">Runs after every callback, for example to wait for work the callback started.</param>
+    /// <param name="afterEach">Runs after every callback, for example to run work the callback started.</param>
     public void AdvanceTo(DateTimeOffset target, Action? afterEach = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(target, GetUtcNow());
-        while (TryTakeDue(target.UtcTicks, out var timer, out var due))
+        var ticks = target.UtcTicks;
+        while (FireNext(ticks))
         {
-            if (due > GetUtcNow().UtcTicks)
-            {
-                base.SetUtcNow(new DateTimeOffset(due, TimeSpan.Zero));
-            }
-
-            timer.Callback(timer.State);
             afterEach?.Invoke();
         }
 
-        if (target > GetUtcNow())
+        lock (_gate)
         {
-            base.SetUtcNow(target);
+            if (ticks > _now)
+            {
+                Volatile.Write(ref _now, ticks);
+            }
         }
     }
 
-    private bool TryTakeDue(long target, out SimulationTimer timer, out long due)
+    /// <summary>
+    /// Fires the earliest timer due at or before <paramref name="limitTicks"/> (UTC ticks), setting the clock to its due
+    /// time first; false when none is due by then (the clock does not move).
+    /// </summary>
+    internal bool FireNext(long limitTicks)
     {
+        SimulationTimer timer;
         lock (_gate)
         {
-            if (_due.Count == 0 || _due.Min.Due > target)
+            if (!TryPeekDue(out var due) || due > limitTicks)
             {
-                timer = null!;
-                due = 0;
                 return false;
             }
 
-            var entry = _due.Min;
-            _due.Remove(entry);
-            timer = _armed[entry.Sequence];
-            _armed.Remove(entry.Sequence);
-            due = entry.Due;
+            timer = _heap.Dequeue();
+            _armed--;
             timer.Sequence = -1;
+            if (due > _now)
+            {
+                Volatile.Write(ref _now, due);
+            }
+
             if (timer.Period > TimeSpan.Zero && timer.Period != Timeout.InfiniteTimeSpan)
             {
                 Arm(timer, due + timer.Period.Ticks);
             }
-
-            return true;
         }
+
+        timer.Callback(timer.State);
+        return true;
+    }
+
+    /// <summary>The due time (UTC ticks) of the earliest armed timer; false when none. Caller holds the lock.</summary>
+    internal bool TryPeekDue(out long due)
+    {
+        // Stale entries (disarmed or re-armed timers) are dropped as they surface.
+        while (_heap.TryPeek(out var timer, out var key))
+        {
+            if (timer.Sequence == key.Sequence)
+            {
+                due = key.Due;
+                return true;
+            }
+
+            _heap.Dequeue();
+        }
+
+        due = 0;
+        return false;
     }
 
     /// <summary>Arms a timer at an absolute due time. Caller holds the lock.</summary>
     private void Arm(SimulationTimer timer, long due)
     {
         timer.Sequence = ++_nextSequence;
-        timer.Due = due;
-        _due.Add((due, timer.Sequence));
-        _armed[timer.Sequence] = timer;
+        _heap.Enqueue(timer, (due, timer.Sequence));
+        _armed++;
     }
 
-    /// <summary>Disarms a timer. Caller holds the lock.</summary>
+    /// <summary>Disarms a timer (its heap entry goes stale). Caller holds the lock.</summary>
     private void Disarm(SimulationTimer timer)
     {
-        if (timer.Sequence >= 0)
+        if (timer.Sequence < 0)
         {
-            _due.Remove((timer.Due, timer.Sequence));
-            _armed.Remove(timer.Sequence);
-            timer.Sequence = -1;
+            return;
         }
+
+        timer.Sequence = -1;
+        _armed--;
+        if (_heap.Count > 1024 && _heap.Count > 4 * _armed)
+        {
+            Sweep();
+        }
+    }
+
+    /// <summary>Rebuilds the heap from its live entries. Caller holds the lock.</summary>
+    private void Sweep()
+    {
+        var live = new List<(SimulationTimer, (long, long))>(_armed);
+        foreach (var (timer, key) in _heap.UnorderedItems)
+        {
+            if (timer.Sequence == key.Sequence)
+            {
+                live.Add((timer, key));
+            }
+        }
+
+        _heap.Clear();
+        _heap.EnqueueRange(live);
     }
 
     private sealed class SimulationTimer(SimulationClock clock, TimerCallback callback, object? state) : ITimer
@@ -149,8 +202,6 @@ public sealed class SimulationClock : FakeTimeProvider
         public object? State { get; } = state;
 
         public long Sequence { get; set; } = -1;
-
-        public long Due { get; set; }
 
         public TimeSpan Period { get; private set; } = Timeout.InfiniteTimeSpan;
 
@@ -172,7 +223,7 @@ public sealed class SimulationClock : FakeTimeProvider
                 Period = period;
                 if (dueTime != Timeout.InfiniteTimeSpan)
                 {
-                    clock.Arm(this, clock.GetUtcNow().UtcTicks + dueTime.Ticks);
+                    clock.Arm(this, clock._now + dueTime.Ticks);
                 }
 
                 return true;

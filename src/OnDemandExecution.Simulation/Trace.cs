@@ -14,8 +14,8 @@ public readonly record struct TraceInvocation(TimeSpan Time, string Tenant, stri
 /// <param name="MemoryMb">The memory its instances use, when known.</param>
 public sealed record TraceFunction(string Function, string? Trigger = null, int? MemoryMb = null);
 
-/// <summary>A workload to replay: invocations sorted by arrival, and how long the trace lasts.</summary>
-public sealed class Trace
+/// <summary>A workload to replay, held in memory: invocations sorted by arrival, and how long the trace lasts.</summary>
+public sealed class Trace : TraceSource
 {
     /// <summary>Creates a trace; the invocations are sorted by time (stable).</summary>
     /// <param name="invocations">The invocations.</param>
@@ -53,9 +53,12 @@ public sealed class Trace
     /// <summary>The invocations, by arrival time.</summary>
     public IReadOnlyList<TraceInvocation> Invocations { get; }
 
-    /// <summary>How long the trace lasts.</summary>
-    public TimeSpan Duration { get; }
+    /// <summary>How long the trace lasts: at least until its last invocation ends.</summary>
+    public override TimeSpan Duration { get; }
 
     /// <summary>Every function invoked (or described), by name.</summary>
-    public IReadOnlyDictionary<string, TraceFunction> Functions { get; }
+    public override IReadOnlyDictionary<string, TraceFunction> Functions { get; }
+
+    /// <inheritdoc />
+    public override IEnumerable<TraceInvocation> ReadInvocations() => Invocations;
 }

@@ -31,4 +31,22 @@ internal static partial class KvmLog
 
     [LoggerMessage(1008, LogLevel.Warning, "Cleaning up guest {InstanceId} failed.")]
     public static partial void CleanupFailed(ILogger logger, string instanceId, Exception exception);
+
+    [LoggerMessage(1009, LogLevel.Warning, "Guest {InstanceId}: agent {AgentVersion} cannot reseed its RNG (no SEED); restored clones share the snapshot's random state.")]
+    public static partial void SeedUnsupported(ILogger logger, string instanceId, string agentVersion);
+
+    [LoggerMessage(1010, LogLevel.Warning, "KVM sandbox: {Protection} does not apply: {Reason}.")]
+    public static partial void ProtectionSkipped(ILogger logger, string protection, string reason);
+
+    [LoggerMessage(1011, LogLevel.Information, "KVM sandbox: {Protections}.")]
+    public static partial void SandboxApplied(ILogger logger, string protections);
+
+    [LoggerMessage(1012, LogLevel.Warning, "Reclaimed what dead host processes left under {Root}: {Killed} QEMU processes killed, {Deleted} directories deleted.")]
+    public static partial void OrphansReclaimed(ILogger logger, int killed, int deleted, string root);
+
+    [LoggerMessage(1013, LogLevel.Information, "Template {Path} verified (SHA-256 of its RAM and device state) in {ElapsedMs:F0} ms.")]
+    public static partial void TemplateVerified(ILogger logger, string path, double elapsedMs);
+
+    [LoggerMessage(1014, LogLevel.Warning, "Template {Path} failed verification ({Reason}); it is discarded and made again.")]
+    public static partial void TemplateRejected(ILogger logger, string path, string reason);
 }

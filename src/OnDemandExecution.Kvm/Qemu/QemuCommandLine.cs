@@ -97,22 +97,45 @@ internal static class QemuCommandLine
     }
 
     /// <summary>
-    /// The arguments of one QEMU process. The device list is identical for a boot and a restore (a snapshot restores
-    /// only into the same devices); only socket and log paths and <c>-incoming</c> differ.
+    /// The seccomp filter QEMU installs on itself: obsolete system calls, set*uid/set*gid, fork/exec (so no
+    /// <c>exec:</c> migration) and scheduler/CPU-affinity changes are denied.
+    /// </summary>
+    public const string SandboxOption = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
+    /// <summary>
+    /// The arguments of one QEMU process. The device list is identical for a template boot and a clone (a saved state
+    /// restores only into the same devices); only socket and log paths, the memory backend's sharing and
+    /// <c>-incoming</c> differ.
     /// </summary>
     public static List<string> Build(QemuLaunch launch)
     {
+        var machine = "microvm,x-option-roms=off,pit=off,pic=off";
+        if (launch.MemoryPath is not null)
+        {
+            machine += ",memory-backend=mem0";
+        }
+
         var args = new List<string>
         {
             // x-option-roms/pit/pic off: nothing a virtio-mmio guest needs; keep the RTC (rtc=off costs ~2 s) and ACPI
             // (acpi=off hides the virtio-mmio devices from the Debian kernel).
-            "-M", "microvm,x-option-roms=off,pit=off,pic=off",
+            "-M", machine,
         };
         args.AddRange(launch.Kvm ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg", "-cpu", "max"]);
         args.AddRange(
         [
             "-m", launch.MemoryMb.ToString(CultureInfo.InvariantCulture),
             "-smp", launch.VCpuCount.ToString(CultureInfo.InvariantCulture),
+        ]);
+        if (launch.MemoryPath is { } memory)
+        {
+            // VM templating: the template's RAM is this file (share=on: its writes land in the file); a clone maps it
+            // privately (share=off: copy-on-write, untouched pages stay shared with every other clone)
+            args.AddRange(["-object", $"memory-backend-file,id=mem0,size={launch.MemoryMb.ToString(CultureInfo.InvariantCulture)}M,mem-path={Opt(memory)},share={(launch.MemoryShared ? "on" : "off")}"]);
+        }
+
+        args.AddRange(
+        [
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
             "-kernel", launch.KernelPath,
             "-initrd", launch.InitrdPath,
@@ -122,11 +145,19 @@ internal static class QemuCommandLine
             "-device", "virtconsole,chardev=con0",
             "-chardev", $"socket,id=agent,path={Opt(launch.AgentSocketPath)},server=on,wait=off",
             "-device", $"virtserialport,chardev=agent,name={AgentPortName}",
+            // entropy for the guest kernel from the host (QEMU's getrandom); the agent's SEED reseeds at once
+            "-device", "virtio-rng-device",
             "-qmp", $"unix:{Opt(launch.QmpSocketPath)},server=on,wait=off",
         ]);
-        if (launch.IncomingSnapshotPath is { } snapshot)
+        if (launch.Sandbox)
         {
-            args.AddRange(["-incoming", "exec:cat " + ShellQuote(snapshot)]);
+            args.AddRange(["-sandbox", SandboxOption]);
+        }
+
+        if (launch.Incoming)
+        {
+            // the host sets x-ignore-shared over QMP, then migrate-incoming on a Unix socket and streams the state in
+            args.AddRange(["-incoming", "defer"]);
         }
 
         return args;
@@ -134,12 +165,22 @@ internal static class QemuCommandLine
 
     /// <summary>Escapes a value inside a QEMU option list (a comma is written twice).</summary>
     private static string Opt(string value) => value.Replace(",", ",,", StringComparison.Ordinal);
-
-    /// <summary>Quotes a path for the /bin/sh that QEMU's <c>exec:</c> migration URIs run.</summary>
-    public static string ShellQuote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }
 
 /// <summary>What one QEMU process is started with.</summary>
+/// <param name="Kvm">KVM (true) or TCG.</param>
+/// <param name="MemoryMb">Guest RAM.</param>
+/// <param name="VCpuCount">Guest vCPUs.</param>
+/// <param name="KernelPath">The kernel.</param>
+/// <param name="InitrdPath">The initramfs.</param>
+/// <param name="KernelCommandLine">The kernel command line.</param>
+/// <param name="ConsoleLogPath">Where the guest console goes.</param>
+/// <param name="AgentSocketPath">The agent's Unix socket (QEMU listens).</param>
+/// <param name="QmpSocketPath">The QMP Unix socket (QEMU listens).</param>
+/// <param name="MemoryPath">The template's RAM file, or null for anonymous RAM (no templating).</param>
+/// <param name="MemoryShared">True for the template (writes go to the file), false for a clone (private copy-on-write).</param>
+/// <param name="Incoming">Start with <c>-incoming defer</c> (a clone).</param>
+/// <param name="Sandbox">Add QEMU's seccomp sandbox (<see cref="QemuCommandLine.SandboxOption"/>).</param>
 internal sealed record QemuLaunch(
     bool Kvm,
     int MemoryMb,
@@ -150,4 +191,7 @@ internal sealed record QemuLaunch(
     string ConsoleLogPath,
     string AgentSocketPath,
     string QmpSocketPath,
-    string? IncomingSnapshotPath);
+    string? MemoryPath,
+    bool MemoryShared,
+    bool Incoming,
+    bool Sandbox);

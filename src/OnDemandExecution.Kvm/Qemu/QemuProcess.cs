@@ -40,9 +40,10 @@ internal sealed class QemuProcess : IDisposable
     /// <summary>Whether the process was killed by <see cref="KillAsync"/> (an exit expected by the host).</summary>
     public bool KilledByHost => Volatile.Read(ref _killed) != 0;
 
-    public static QemuProcess Start(string qemuPath, IEnumerable<string> arguments)
+    /// <summary>Starts QEMU, through <paramref name="prefix"/> (programs that exec it in place: unshare, setpriv) when not empty.</summary>
+    public static QemuProcess Start(IReadOnlyList<string> prefix, string qemuPath, IEnumerable<string> arguments)
     {
-        var psi = new ProcessStartInfo(qemuPath)
+        var psi = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : qemuPath)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -50,7 +51,7 @@ internal sealed class QemuProcess : IDisposable
             RedirectStandardError = true,
             CreateNoWindow = true,
         };
-        foreach (var a in arguments)
+        foreach (var a in prefix.Skip(1).Concat(prefix.Count > 0 ? [qemuPath] : []).Concat(arguments))
         {
             psi.ArgumentList.Add(a);
         }

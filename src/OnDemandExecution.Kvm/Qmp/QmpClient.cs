@@ -16,6 +16,7 @@ internal sealed record QmpEvent(string Name, JsonElement Data);
 /// </summary>
 internal sealed class QmpClient : IAsyncDisposable
 {
+    private static readonly JsonElement IgnoreSharedArguments = JsonDocument.Parse("""{"capabilities":[{"capability":"x-ignore-shared","state":true}]}""").RootElement.Clone();
     private readonly Stream _stream;
     private readonly StreamReader _reader;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -33,6 +34,7 @@ internal sealed class QmpClient : IAsyncDisposable
 
     /// <summary>Raised for each asynchronous event, on the reader's thread.</summary>
     public event Action<QmpEvent>? EventReceived;
+
 
     /// <summary>Raised once when the connection closes; the argument says why.</summary>
     public event Action<Exception>? Closed;
@@ -140,6 +142,17 @@ internal sealed class QmpClient : IAsyncDisposable
     /// <summary><c>migrate</c> to a URI (QEMU 7.2: <c>exec:</c> or <c>unix:</c>/<c>tcp:</c>; no <c>file:</c>).</summary>
     public Task MigrateAsync(string uri, CancellationToken cancellationToken)
         => ExecuteAsync("migrate", JsonSerializer.SerializeToElement(new QmpMigrateArguments { Uri = uri }, QmpJsonContext.Default.QmpMigrateArguments), cancellationToken);
+
+    /// <summary><c>migrate-incoming</c>: a QEMU started with <c>-incoming defer</c> starts listening on <paramref name="uri"/>.</summary>
+    public Task MigrateIncomingAsync(string uri, CancellationToken cancellationToken)
+        => ExecuteAsync("migrate-incoming", JsonSerializer.SerializeToElement(new QmpMigrateArguments { Uri = uri }, QmpJsonContext.Default.QmpMigrateArguments), cancellationToken);
+
+    /// <summary>
+    /// <c>migrate-set-capabilities</c> with <c>x-ignore-shared</c> on: RAM in a shared memory backend is not sent (the
+    /// template's RAM file is the RAM), so a saved state holds only the devices. Both sides must set it.
+    /// </summary>
+    public Task IgnoreSharedMemoryAsync(CancellationToken cancellationToken)
+        => ExecuteAsync("migrate-set-capabilities", IgnoreSharedArguments.Clone(), cancellationToken);
 
     /// <summary><c>stop</c>: pauses the vCPUs.</summary>
     public Task StopAsync(CancellationToken cancellationToken) => ExecuteAsync("stop", null, cancellationToken);

@@ -48,8 +48,9 @@ internal sealed class PoolMaintenanceService : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Both honour the host's token: a maintenance pass or a call that hangs cannot hold the host's stop beyond it.
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await _pool.DisposeAsync().ConfigureAwait(false);
+        await _pool.StopAsync(cancellationToken).ConfigureAwait(false);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -59,7 +60,7 @@ internal sealed class PoolMaintenanceService : BackgroundService
         {
             try
             {
-                await _pool.RunMaintenanceAsync(stoppingToken).ConfigureAwait(false);
+                await _pool.RunMaintenancePassAsync(stoppingToken).ConfigureAwait(false);
                 await Task.Delay(_options.MaintenanceInterval, _time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

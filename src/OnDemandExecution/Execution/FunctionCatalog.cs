@@ -7,6 +7,12 @@ namespace OnDemandExecution.Execution;
 /// <summary>The registered functions, checked against the provider and the options when they are added.</summary>
 internal sealed class FunctionCatalog : IFunctionCatalog
 {
+    /// <summary>
+    /// The longest <see cref="FunctionDefinition.Timeout"/> a timer can run for (2^32 - 2 ms, about 49.7 days); use
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for no timeout.
+    /// </summary>
+    internal static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly ConcurrentDictionary<string, FunctionDefinition> _functions = new(StringComparer.Ordinal);
     private readonly IInstanceProvider _provider;
 
@@ -41,6 +47,12 @@ internal sealed class FunctionCatalog : IFunctionCatalog
             throw new ArgumentException(
                 $"Function '{function.Name}': provider '{_provider.Name}' cannot load {function.Code.Kind} code. Register a provider that can, or ship the function in a form this one loads.",
                 nameof(definition));
+        }
+
+        // An assembly function's file is on this host: check it now, so that a wrong path fails the start, not a call.
+        if (function.Code is AssemblyFunctionCode assembly && InProcess.AssemblyFunctionFiles.Check(assembly) is { } problem)
+        {
+            throw new ArgumentException($"Function '{function.Name}': {problem}. Check the path and type name given to AddAssemblyFunction.", nameof(definition));
         }
 
         foreach (var sidecar in function.Sidecars)
@@ -136,6 +148,13 @@ internal sealed class FunctionCatalog : IFunctionCatalog
 
         ValidateExtensions(f);
         PositiveTime(f.Name, nameof(f.Timeout), f.Timeout);
+        if (f.Timeout is { } timeout && timeout != Timeout.InfiniteTimeSpan && timeout > MaxTimeout)
+        {
+            throw new ArgumentException(
+                $"Function '{f.Name}': {nameof(f.Timeout)} must be at most {MaxTimeout} (about 49.7 days, the longest a timer runs) or Timeout.InfiniteTimeSpan for none (was {timeout}).",
+                nameof(definition));
+        }
+
         PositiveTime(f.Name, nameof(f.KeepAlive), f.KeepAlive);
         if (f.TaskProfile is { } profile)
         {

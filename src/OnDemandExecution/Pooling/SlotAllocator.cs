@@ -42,6 +42,7 @@ internal sealed class SlotAllocator
     private readonly int _firstBits;
     private readonly InstanceSlot[]?[] _segments = new InstanceSlot[SegmentCount][];
     private readonly ConcurrentDictionary<ActiveKey, PoolKey> _keys = new();
+    private readonly ConcurrentDictionary<TenantId, TenantUsage> _tenants = new();
     private PaddedLong _freeHead;  // Treiber stack of free slot indices: (version << 32) | (index + 1)
     private PaddedLong _warmHead;  // Treiber stack of warm slot indices
     private PaddedLong _warmCount;
@@ -58,9 +59,18 @@ internal sealed class SlotAllocator
     [ThreadStatic]
     private static PoolKey? t_lastKey;
 
+    private readonly bool _spreadScans;
+
     /// <summary>Creates an allocator whose first segment holds <paramref name="initialCapacity"/> slots (rounded up to a power of two).</summary>
-    public SlotAllocator(int initialCapacity = 64)
+    /// <param name="initialCapacity">Slots of the first segment.</param>
+    /// <param name="spreadScans">
+    /// True (the default): a thread looking for an idle instance starts at a member chosen by its thread id, so that
+    /// threads do not all race for the first one. False: every scan starts at the first member, so a pool driven by one
+    /// thread (a simulation on virtual time) chooses the same instance whichever thread drives it.
+    /// </param>
+    public SlotAllocator(int initialCapacity = 64, bool spreadScans = true)
     {
+        _spreadScans = spreadScans;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(initialCapacity);
         _firstBits = BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)Math.Max(initialCapacity, 4)));
         _segments[0] = NewSegment(0);
@@ -268,7 +278,7 @@ internal sealed class SlotAllocator
             throw new InvalidOperationException($"More than {InstanceSlot.MaxKeyId} distinct (tenant, function) pairs were pooled in this process.");
         }
 
-        return _keys.GetOrAdd(id, new PoolKey(next, tenant, function, this));
+        return _keys.GetOrAdd(id, new PoolKey(next, tenant, function, this, _tenants.GetOrAdd(tenant, static _ => new TenantUsage())));
     }
 
     /// <summary>The active pool of a (tenant, function) if it was ever used (lock-free read).</summary>
@@ -320,7 +330,7 @@ internal sealed class SlotAllocator
             }
         }
 
-        return TryAcquireScan(key, out slot);
+        return TryAcquireScan(key, _spreadScans, out slot);
     }
 
     /// <summary>Releases a busy slot back to its key's idle instances (Busy -> Loaded) and makes it this thread's hint.</summary>
@@ -415,14 +425,15 @@ internal sealed class SlotAllocator
 
     // ---- internals --------------------------------------------------------------------------------------------
 
-    private static bool TryAcquireScan(PoolKey key, out InstanceSlot slot)
+    private static bool TryAcquireScan(PoolKey key, bool spread, out InstanceSlot slot)
     {
         var members = key.Members;
         var n = members.Length;
         if (n > 0)
         {
-            // Threads start their scans at different members, so they do not all race for the first idle one.
-            var start = (int)((uint)Environment.CurrentManagedThreadId % (uint)n);
+            // Threads start their scans at different members, so they do not all race for the first idle one; a pool
+            // driven by one thread (a simulation) starts at the first, so its choice does not depend on the thread's id.
+            var start = spread ? (int)((uint)Environment.CurrentManagedThreadId % (uint)n) : 0;
             for (var i = 0; i < n; i++)
             {
                 var candidate = members[(start + i) % n];

@@ -25,7 +25,7 @@ public sealed class KvmFixture : IAsyncLifetime
 
     public KvmInstanceProvider Provider { get; private set; } = null!;
 
-    /// <summary>The first guest: booted, then snapshotted.</summary>
+    /// <summary>The first guest: the provider boots the template, saves it, and this is its first clone.</summary>
     internal KvmInstance Booted { get; private set; } = null!;
 
     public TimeSpan BootTime { get; private set; }
@@ -38,7 +38,15 @@ public sealed class KvmFixture : IAsyncLifetime
         SnapshotDirectory = SnapshotDirectory,
         MaxMemoryMb = 512,
         MaxVCpuCount = 2,
+        WorkingDirectory = StateRoot,
+        // generous: TCG on a 2-core machine shared with parallel builds boots in 3-60 s (no test asserts on time)
+        BootTimeout = TimeSpan.FromMinutes(3),
+        RestoreTimeout = TimeSpan.FromMinutes(2),
+        AgentTimeout = TimeSpan.FromSeconds(60),
     };
+
+    /// <summary>The state directory of every provider these tests make (short: Unix socket paths are limited).</summary>
+    public string StateRoot { get; } = Path.Combine(Path.GetTempPath(), "odx-kvm-test");
 
     public async Task InitializeAsync()
     {
