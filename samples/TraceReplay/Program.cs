@@ -45,7 +45,7 @@ var series = new List<(string Trace, IReadOnlyList<ReplayResult> Results)>();
 foreach (var (name, trace) in traces)
 {
     var started = TimeProvider.System.GetTimestamp();
-    var results = TraceReplayer.ReplayAll(trace, KeepAlivePolicySpec.Standard);
+    var results = TraceReplayer.ReplayAll(trace, [.. KeepAlivePolicySpec.Standard, KeepAlivePolicySpec.Adaptive(300)]);
     var wall = TimeProvider.System.GetElapsedTime(started);
     var invocations = results.Count > 0 ? results[0].Invocations : 0;
     var title = $"{name}: {invocations:N0} invocations of {trace.Functions.Count} functions over {trace.Duration.TotalHours:0.#} h of virtual time, replayed with {results.Count} policies ({Environment.ProcessorCount} at a time) in {wall.TotalSeconds:0.0} s of wall time";
