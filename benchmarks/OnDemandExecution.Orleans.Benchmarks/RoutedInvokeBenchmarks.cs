@@ -3,7 +3,10 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OnDemandExecution.Orleans.Hosting;
+using OnDemandExecution.Orleans.Routing;
 using Orleans.Hosting;
+using Orleans.Runtime;
 
 namespace OnDemandExecution.Orleans.Benchmarks;
 
@@ -51,9 +54,17 @@ public class RoutedInvokeBenchmarks
         _there = new InvocationRequest("there", Payload, Tenant);
         await Preload(_hosts[0], "here");
         await Preload(_hosts[1], "there");
-        for (var i = 0; i < 100 && !(await Routes(_here, _cluster.HostName) && await Routes(_there, _hosts[1].Services.GetRequiredService<IClusterFunctionExecutor>().HostName)); i++)
+        var view = _hosts[0].Services.GetRequiredService<ClusterCapacityView>();
+        var other = _hosts[1].Services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+        for (var i = 0; i < 200 && !(view.Hosts.Count == 2 && view.IdleOn(other, Tenant, "there") > 0); i++)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        var otherName = _hosts[1].Services.GetRequiredService<IClusterFunctionExecutor>().HostName;
+        if (!await Routes(_there, otherName) || !await Routes(_here, _cluster.HostName))
+        {
+            throw new InvalidOperationException("The routed calls do not reach the intended silos: the benchmark would measure the wrong path.");
         }
     }
 
@@ -61,7 +72,7 @@ public class RoutedInvokeBenchmarks
     {
         var catalog = host.Services.GetRequiredService<IFunctionCatalog>();
         catalog.TryGetFunction(function, out var definition);
-        await host.Services.GetRequiredService<IInstancePoolManager>().PreloadAsync(definition!, Tenant, 1, TimeSpan.FromHours(1));
+        await host.Services.GetRequiredService<LocalHost>().Pools.PreloadAsync(definition!, Tenant, 1, TimeSpan.FromHours(1));
     }
 
     private async Task<bool> Routes(InvocationRequest request, string expectedHost)

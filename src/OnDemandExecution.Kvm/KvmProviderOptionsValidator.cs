@@ -26,6 +26,16 @@ internal sealed class KvmProviderOptionsValidator : IValidateOptions<KvmProvider
         Positive(nameof(options.BootTimeout), options.BootTimeout);
         Positive(nameof(options.RestoreTimeout), options.RestoreTimeout);
         Positive(nameof(options.AgentTimeout), options.AgentTimeout);
+        if (options.QemuUserId is < 0)
+        {
+            failures.Add($"{Prefix}{nameof(options.QemuUserId)} must be a uid (0 or more) or null (was {options.QemuUserId}).");
+        }
+
+        if (options.QemuGroupId is < 0)
+        {
+            failures.Add($"{Prefix}{nameof(options.QemuGroupId)} must be a gid (0 or more) or null (was {options.QemuGroupId}).");
+        }
+
         if (!Enum.IsDefined(options.Accelerator))
         {
             failures.Add($"{Prefix}{nameof(options.Accelerator)} must be Auto, Kvm or Tcg (was {(int)options.Accelerator}).");

@@ -25,6 +25,17 @@ public sealed record KeepAlivePolicySpec(string Name, Action<IOnDemandExecutionB
     /// <returns>The spec.</returns>
     public static KeepAlivePolicySpec Periodic(Action<PeriodicKeepAliveOptions>? configure = null) => new("periodic", b => b.UsePeriodicKeepAlive(configure));
 
+    /// <summary>The adaptive capacity policy at one setting of its cost knob.</summary>
+    /// <param name="coldStartCost">The price of a cold start in GB-seconds of idle memory (<see cref="AdaptiveCapacityOptions.ColdStartCost"/>).</param>
+    /// <param name="configure">Adjusts its other options.</param>
+    /// <returns>The spec, named "adaptive {coldStartCost}".</returns>
+    public static KeepAlivePolicySpec Adaptive(double coldStartCost, Action<AdaptiveCapacityOptions>? configure = null) =>
+        new(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"adaptive {coldStartCost:0.##}"), b => b.UseAdaptiveCapacity(o =>
+        {
+            o.ColdStartCost = coldStartCost;
+            configure?.Invoke(o);
+        }));
+
     /// <summary>The four policies of the comparison: none, fixed 10 minutes, hybrid histogram, periodic.</summary>
     public static IReadOnlyList<KeepAlivePolicySpec> Standard { get; } = [None, Fixed(TimeSpan.FromMinutes(10)), HybridHistogram(), Periodic()];
 

@@ -9,6 +9,8 @@ namespace OnDemandExecution.Simulation;
 internal sealed class ReplayScheduler : TaskScheduler
 {
     private readonly Queue<Task> _queue = new();
+    private readonly Lock _gate = new();
+    private int _count; // read without the lock: RunPending runs after every event, and almost always finds nothing
 
     /// <summary>Tasks run so far.</summary>
     public long Executed { get; private set; }
@@ -16,15 +18,17 @@ internal sealed class ReplayScheduler : TaskScheduler
     /// <summary>Runs every queued task, and the tasks they queue, in order.</summary>
     public void RunPending()
     {
-        while (true)
+        while (Volatile.Read(ref _count) != 0)
         {
             Task? task;
-            lock (_queue)
+            lock (_gate)
             {
                 if (!_queue.TryDequeue(out task))
                 {
                     return;
                 }
+
+                _count--;
             }
 
             Executed++;
@@ -35,9 +39,10 @@ internal sealed class ReplayScheduler : TaskScheduler
     /// <inheritdoc />
     protected override void QueueTask(Task task)
     {
-        lock (_queue)
+        lock (_gate)
         {
             _queue.Enqueue(task);
+            _count++;
         }
     }
 
@@ -47,7 +52,7 @@ internal sealed class ReplayScheduler : TaskScheduler
     /// <inheritdoc />
     protected override IEnumerable<Task> GetScheduledTasks()
     {
-        lock (_queue)
+        lock (_gate)
         {
             return _queue.ToArray();
         }

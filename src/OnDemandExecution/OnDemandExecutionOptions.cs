@@ -24,7 +24,11 @@ public sealed class OnDemandExecutionOptions
     /// <summary>How often the background maintenance refills the warming pool and expires idle instances. Default 1 second.</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a provider may take to create an instance before the attempt fails. Default 60 seconds.</summary>
+    /// <summary>
+    /// How long a provider may take to create an instance, to load a function's code into one, or to recycle one, before
+    /// the attempt fails; enforced on the pools' side even if the provider ignores its token (an instance created late is
+    /// disposed, one that does not load or recycle in time is destroyed). Default 60 seconds.
+    /// </summary>
     public TimeSpan InstanceStartTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How many instances the warming pool may be creating at once. Default 4.</summary>

@@ -12,6 +12,8 @@ var provider = new KvmInstanceProvider(Options.Create(new KvmProviderOptions
     WorkingDirectory = args[2],
     SnapshotDirectory = args[3],
     Accelerator = KvmAccelerator.Tcg,
+    BootTimeout = TimeSpan.FromMinutes(3),
+    RestoreTimeout = TimeSpan.FromMinutes(2),
 }));
 var pids = new List<int>();
 for (var i = 0; i < int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture); i++)

@@ -22,4 +22,13 @@ public class KvmProviderOptionsValidatorTests
         Assert.Contains(result.Failures!, f => f.Contains("MaxVCpuCount", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.Contains("AgentTimeout", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void NegativeQemuIds_AreRejected_WithTheBadValue()
+    {
+        var result = new KvmProviderOptionsValidator().Validate(null, new KvmProviderOptions { QemuUserId = -1, QemuGroupId = -5 });
+
+        Assert.Contains(result.Failures!, f => f.Contains("QemuUserId", StringComparison.Ordinal) && f.Contains("was -1", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.Contains("QemuGroupId", StringComparison.Ordinal) && f.Contains("was -5", StringComparison.Ordinal));
+    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using OnDemandExecution.Kvm.Diagnostics;
@@ -66,6 +67,10 @@ internal sealed class QemuSandbox
             {
                 KvmLog.ProtectionSkipped(logger, "namespaces", "no unshare on PATH (util-linux)");
             }
+            else if (Probe([unshare, "--ipc", "--uts", "--net", "--mount", "--"]) is { } why)
+            {
+                KvmLog.ProtectionSkipped(logger, "namespaces", why);
+            }
             else
             {
                 prefix.AddRange([unshare, "--ipc", "--uts", "--net", "--mount", "--"]);
@@ -93,6 +98,12 @@ internal sealed class QemuSandbox
             uid = null;
             gid = null;
         }
+        else if (Probe([setpriv, "--reuid=" + uid.Value.ToString(CultureInfo.InvariantCulture), "--regid=" + gid.Value.ToString(CultureInfo.InvariantCulture), "--clear-groups", "--"]) is { } why)
+        {
+            KvmLog.ProtectionSkipped(logger, "unprivileged uid", why);
+            uid = null;
+            gid = null;
+        }
         else
         {
             prefix.AddRange([setpriv, "--reuid=" + uid.Value.ToString(CultureInfo.InvariantCulture), "--regid=" + gid.Value.ToString(CultureInfo.InvariantCulture), "--clear-groups", "--"]);
@@ -100,6 +111,37 @@ internal sealed class QemuSandbox
         }
 
         return new QemuSandbox(options.SandboxQemu, uid, gid, prefix, parts.Count == 0 ? "none" : string.Join(", ", parts));
+    }
+
+    /// <summary>
+    /// Runs <c>true</c> through <paramref name="prefix"/> once (a container may be root without the capabilities
+    /// unshare or setpriv need). Returns null when it works, else why not.
+    /// </summary>
+    private static string? Probe(IReadOnlyList<string> prefix)
+    {
+        var psi = new ProcessStartInfo(prefix[0]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in prefix.Skip(1))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.ArgumentList.Add("true");
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEnd();
+            if (!p.WaitForExit(10_000))
+            {
+                p.Kill();
+                return $"{Path.GetFileName(prefix[0])} did not finish";
+            }
+
+            return p.ExitCode == 0 ? null : $"{Path.GetFileName(prefix[0])} failed here ({stderr.Trim()})";
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return $"{prefix[0]} cannot run: {ex.Message}";
+        }
     }
 
     /// <summary>Creates <paramref name="path"/> (mode 0700) owned by QEMU's uid: a per-VM directory.</summary>

@@ -4,7 +4,7 @@ using OnDemandExecution;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Chooses a shipped keep-alive policy: none, fixed, the hybrid histogram, or the periodicity policy.</summary>
+/// <summary>Chooses a shipped keep-alive policy: none, fixed, the hybrid histogram, the periodicity policy, or the adaptive capacity policy.</summary>
 public static class KeepAlivePolicyBuilderExtensions
 {
     /// <summary>Keeps every idle instance for <paramref name="keepAlive"/> (functions that set their own keep-alive keep it).</summary>
@@ -58,5 +58,25 @@ public static class KeepAlivePolicyBuilderExtensions
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HybridHistogramOptions>, HybridHistogramOptionsValidator>());
         return builder.UseKeepAlivePolicy<HybridHistogramKeepAlivePolicy>();
+    }
+
+    /// <summary>
+    /// Uses <see cref="AdaptiveCapacityPolicy"/>: per function and per instance level, keep-alives and pre-loads fitted
+    /// to the recent idle gaps and priced by one knob, <see cref="AdaptiveCapacityOptions.ColdStartCost"/>.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures <see cref="AdaptiveCapacityOptions"/>; validated when the policy is created (and at host start).</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder UseAdaptiveCapacity(this IOnDemandExecutionBuilder builder, Action<AdaptiveCapacityOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<AdaptiveCapacityOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdaptiveCapacityOptions>, AdaptiveCapacityOptionsValidator>());
+        return builder.UseKeepAlivePolicy<AdaptiveCapacityPolicy>();
     }
 }

@@ -76,7 +76,10 @@ internal sealed partial class FunctionExecutor
                     _time.GetElapsedTime(executionStarted, now),
                     _time.GetElapsedTime(started, now));
                 result = new InvocationResult(output, lease.Kind, timings, lease.Instance.Id, request.InvocationId);
-                _router.Costs.Record(function.Name, lease.Kind, timings);
+                if (function.Capabilities.Count > 0)
+                {
+                    _router.Costs.Record(function.Name, lease.Kind, timings); // ranks calls by capability: only those functions are ranked
+                }
                 return result;
             }
             finally
@@ -161,9 +164,14 @@ internal sealed partial class FunctionExecutor
     private async ValueTask<ReadOnlyMemory<byte>> RunAsync(FunctionDefinition function, InvocationRequest request, PoolLease lease, SidecarAttachment? sidecars, CancellationToken cancellationToken)
     {
         // What the handler-facing API (FunctionContextExtensions) trusts; restored when this method returns, and marked
-        // ended so that work the handler leaves behind cannot act for this invocation any more.
-        var frame = new InvocationFrame(request, this, sidecars);
-        InvocationFrame.Current = frame;
+        // ended so that work the handler leaves behind cannot act for this invocation any more. Only a handler that runs
+        // in this process (or a function with sidecars) can reach it: providers that isolate their instances get none.
+        var frame = _framesFlow || sidecars is not null ? new InvocationFrame(request, this, sidecars) : null;
+        if (frame is not null)
+        {
+            InvocationFrame.Current = frame;
+        }
+
         var timeout = function.Timeout ?? _options.DefaultTimeout;
         CancellationTokenSource? timeoutSource = null;
         CancellationTokenRegistration callerRegistration = default;
@@ -175,7 +183,7 @@ internal sealed partial class FunctionExecutor
         try
         {
             // Inside the try: whatever fails from here on, the finally below still returns the instance.
-            timeoutSource = new CancellationTokenSource(timeout, _time);
+            timeoutSource = TimeoutSources.Rent(_time, timeout);
             callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
             token = timeoutSource.Token;
             var call = lease.Instance.InvokeAsync(request, token);
@@ -254,9 +262,12 @@ internal sealed partial class FunctionExecutor
         }
         finally
         {
-            callerRegistration.Dispose();
-            timeoutSource?.Dispose();
-            frame.End();
+            frame?.End();
+            callerRegistration.Dispose(); // before the source is reset: a late cancellation by the caller cannot reach a reused one
+            if (timeoutSource is not null)
+            {
+                TimeoutSources.Return(timeoutSource, reusable: reason != "abandoned", _time);
+            }
             if (reason != "abandoned")
             {
                 _pool.Release(lease.Slot, keep, reason, _keepAlive.OnCompleted(function, request.Tenant));

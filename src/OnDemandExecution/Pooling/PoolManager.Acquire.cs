@@ -91,7 +91,7 @@ internal sealed partial class PoolManager
 
         if (oldest is not null && oldest.TryTransition(oldestWord, InstanceState.Destroyed, out _))
         {
-            Destroy(oldest, "evicted (tenant limit)");
+            Destroy(oldest, "evicted_tenant_limit");
             return true;
         }
 
@@ -122,7 +122,7 @@ internal sealed partial class PoolManager
 
         Log.IdleInstanceDead(_logger, instance.Id);
         claimed.Transition(InstanceState.Busy, InstanceState.Destroyed);
-        Destroy(claimed, "died idle");
+        Destroy(claimed, "died_idle");
         return false;
     }
 

@@ -15,9 +15,30 @@ internal sealed partial class PoolManager
         using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.LoadActivity);
         activity?.SetTag(OnDemandExecutionDiagnostics.FunctionNameTag, function.Name);
         activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, instance.Id);
+        // Loading is part of the start: bounded by InstanceStartTimeout, the caller's token and the stop, on the caller's
+        // side (a provider that ignores its token does not hold the call; the instance is destroyed instead).
+        using var timeout = new CancellationTokenSource(_options.InstanceStartTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _shutdown.Token);
         try
         {
-            await instance.LoadAsync(function, tenant, cancellationToken).ConfigureAwait(false);
+            var loading = instance.LoadAsync(function, tenant, linked.Token);
+            if (loading.IsCompleted)
+            {
+                await loading.ConfigureAwait(false);
+            }
+            else
+            {
+                var task = loading.AsTask();
+                try
+                {
+                    await task.WaitAsync(linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!task.IsCompleted)
+                {
+                    _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    throw;
+                }
+            }
         }
         catch (Exception ex)
         {
@@ -30,6 +51,17 @@ internal sealed partial class PoolManager
             }
 
             Log.LoadFailed(_logger, function.Name, instance.Id, ex);
+            if (ex is OperationCanceledException && timeout.IsCancellationRequested)
+            {
+                throw new InstanceProviderException(
+                    $"Provider '{_provider.Name}' did not load function '{function.Name}' into instance {instance.Id} within {nameof(OnDemandExecutionOptions.InstanceStartTimeout)} ({_options.InstanceStartTimeout}).",
+                    ex)
+                {
+                    FunctionName = function.Name,
+                    ProviderName = _provider.Name,
+                };
+            }
+
             if (ex is InstanceProviderException)
             {
                 throw;

@@ -16,6 +16,16 @@ internal sealed partial class PoolManager
     private void ExpireIdle()
     {
         var now = _time.GetTimestamp();
+        if (now < Volatile.Read(ref _nextExpiry))
+        {
+            return; // no idle instance can have expired yet: skip the scan
+        }
+
+        // Reset, then scan: a release racing the scan lowers the hint itself (it publishes Loaded, then lowers it), and
+        // the scan lowers it to the earliest expiry among the instances it keeps; so the hint is never later than an expiry.
+        Volatile.Write(ref _nextExpiry, long.MaxValue);
+        var next = long.MaxValue;
+        var expired = 0;
         foreach (var slot in _slots.Slots)
         {
             var word = slot.Word;
@@ -27,11 +37,18 @@ internal sealed partial class PoolManager
             // LastUsedTimestamp was written before the slot published this word; if it is reused meanwhile, the word
             // changes and the CAS below fails, so a fresh timestamp is never judged by a stale word.
             var idle = _time.GetElapsedTime(slot.LastUsedTimestamp, now);
-            if (slot.KeepAlive == Timeout.InfiniteTimeSpan || idle < slot.KeepAlive || !_slots.TryRetire(slot, word))
+            if (slot.KeepAlive == Timeout.InfiniteTimeSpan)
             {
                 continue;
             }
 
+            if (idle < slot.KeepAlive || !_slots.TryRetire(slot, word))
+            {
+                next = Math.Min(next, slot.LastUsedTimestamp + ToTimestampFloor(slot.KeepAlive));
+                continue;
+            }
+
+            expired++;
             Log.InstanceExpired(_logger, slot.Instance!.Id, slot.Function!.Name, idle.TotalSeconds);
             var retiring = RetireAsync(slot, "expired", _shutdown.Token);
             if (!retiring.IsCompleted)
@@ -39,7 +56,29 @@ internal sealed partial class PoolManager
                 Track(retiring.AsTask());
             }
         }
+
+        LowerNextExpiry(next);
     }
+
+    /// <summary>Lowers the earliest time an idle instance may expire to <paramref name="due"/> (a timestamp) when earlier.</summary>
+    private void LowerNextExpiry(long due)
+    {
+        var current = Volatile.Read(ref _nextExpiry);
+        while (due < current)
+        {
+            var seen = Interlocked.CompareExchange(ref _nextExpiry, due, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    /// <summary><paramref name="span"/> in timestamp units, rounded down (an expiry hint may be early, never late).</summary>
+    private long ToTimestampFloor(TimeSpan span) =>
+        (long)Math.Min(Math.Floor(span.Ticks * ((double)_time.TimestampFrequency / TimeSpan.TicksPerSecond)), long.MaxValue / 4);
 
     /// <summary>An expired instance: scrub it back into the warming pool when the provider can and the pool needs it, else destroy.</summary>
     private async ValueTask RetireAsync(InstanceSlot slot, string reason, CancellationToken cancellationToken)
@@ -50,7 +89,11 @@ internal sealed partial class PoolManager
             var recycled = false;
             try
             {
-                recycled = await slot.Instance!.RecycleAsync(cancellationToken).ConfigureAwait(false);
+                // Bounded like a start (a recycle can be a reboot): a recycle that hangs must not hold the slot forever.
+                using var timeout = new CancellationTokenSource(_options.InstanceStartTimeout, _time);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+                var recycling = slot.Instance!.RecycleAsync(linked.Token);
+                recycled = recycling.IsCompleted ? await recycling.ConfigureAwait(false) : await recycling.AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

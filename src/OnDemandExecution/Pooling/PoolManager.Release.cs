@@ -39,8 +39,13 @@ internal sealed partial class PoolManager
         }
 
         slot.KeepAlive = keepAlive;
-        slot.LastUsedTimestamp = _time.GetTimestamp();
+        var now = _time.GetTimestamp();
+        slot.LastUsedTimestamp = now;
         var word = _slots.Release(slot);
+        if (keepAlive != Timeout.InfiniteTimeSpan)
+        {
+            LowerNextExpiry(now + ToTimestampFloor(keepAlive)); // after publishing Loaded: a pass that reset the hint sees the slot or this
+        }
 
         // DisposeAsync sets the flag and then sweeps; we published Loaded (a full fence) and then read the flag, so at
         // least one of us sees the other: either the sweep finds the slot Loaded, or we see the flag and take it back.
@@ -115,7 +120,7 @@ internal sealed partial class PoolManager
             _ = runningCall.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        Release(slot, keep, keep ? "released" : "work not stopped", keepAlive);
+        Release(slot, keep, keep ? "released" : "work_not_stopped", keepAlive);
     }
 
     /// <summary>

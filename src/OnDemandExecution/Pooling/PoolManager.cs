@@ -42,6 +42,7 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
     private Task _refill = Task.CompletedTask; // the warming-pool refill in flight (one at a time)
     private int _disposed;
     private int _warmTarget;
+    private long _nextExpiry = long.MaxValue; // timestamp before which no idle instance expires (a hint: never later than the earliest)
 
     public PoolManager(
         IInstanceProvider provider,

@@ -39,6 +39,10 @@ public sealed class KvmFixture : IAsyncLifetime
         MaxMemoryMb = 512,
         MaxVCpuCount = 2,
         WorkingDirectory = StateRoot,
+        // generous: TCG on a 2-core machine shared with parallel builds boots in 3-60 s (no test asserts on time)
+        BootTimeout = TimeSpan.FromMinutes(3),
+        RestoreTimeout = TimeSpan.FromMinutes(2),
+        AgentTimeout = TimeSpan.FromSeconds(60),
     };
 
     /// <summary>The state directory of every provider these tests make (short: Unix socket paths are limited).</summary>

@@ -202,4 +202,21 @@ public class StopAndMaintenanceHardeningTests
         Assert.Equal(1, host.Provider.Created);
         Assert.Equal(0, host.Provider.Live); // ...and is disposed
     }
+
+    [Fact]
+    public async Task Start_LoadIgnoresItsToken_FailsAtInstanceStartTimeout_AndTheInstanceIsDestroyed()
+    {
+        await using var host = TestHost.Create(o => o.InstanceStartTimeout = TimeSpan.FromMilliseconds(200));
+        var stuck = new TaskCompletionSource();
+        host.Provider.OnLoad = (_, _) => new(stuck.Task); // found by the chaos test: a hung load held its caller forever
+
+        var acquire = host.PoolManager.AcquireAsync(Fn("f"), A, CancellationToken.None).AsTask();
+        host.Time.Advance(TimeSpan.FromMilliseconds(200));
+
+        var ex = await Assert.ThrowsAsync<InstanceProviderException>(() => acquire.WaitAsync(HangGuard));
+        Assert.Contains("InstanceStartTimeout", ex.Message, StringComparison.Ordinal);
+        await SettleAsync(host.PoolManager);
+        Assert.Equal(0, host.Provider.Live);
+        stuck.SetResult();
+    }
 }
