@@ -279,11 +279,13 @@ public sealed class OciInstanceProvider : IInstanceProvider, IAsyncDisposable, I
                 throw new InstanceProviderException($"The image {Options.BundlePath} has no agent at {Options.AgentPath} (OciProviderOptions.AgentPath); build it with tools/build-oci-bundle.sh.") { ProviderName = ProviderName };
             }
 
-            _userNamespace = Options.UseUserNamespace && UserNamespacesAvailable(out var why) is var ok && ok;
-            if (Options.UseUserNamespace && !_userNamespace)
+            if (Options.UseUserNamespace)
             {
-                UserNamespacesAvailable(out why);
-                OciLog.UserNamespaceUnavailable(Logger, why, Options.HostIdBase + Options.ContainerUid);
+                _userNamespace = UserNamespacesAvailable(out var why);
+                if (!_userNamespace)
+                {
+                    OciLog.UserNamespaceUnavailable(Logger, why, Options.HostIdBase + Options.ContainerUid);
+                }
             }
 
             var version = await Cli.VersionAsync(cancellationToken).ConfigureAwait(false);

@@ -78,6 +78,22 @@ public class OciInstanceTests(OciFixture fixture, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task WithoutUserNamespace_RunsAsTheUnprivilegedHostUid_AndTheHostNetworkLabelSharesTheHostsInterfaces()
+    {
+        await using var provider = fixture.NewProvider(o => o.UseUserNamespace = false);
+        await using var instance = await provider.CreateContainerAsync(new InstanceSpec { Labels = new Dictionary<string, string> { ["oci.network"] = "host" } }, default);
+        await instance.LoadAsync(Program("probe", "id -u; cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '"), Tenant, default);
+        var report = await InvokeAsync(instance, "probe", string.Empty);
+        output.WriteLine(report);
+        var host = string.Join(' ', File.ReadAllLines("/proc/net/dev").Skip(2).Select(l => l.Split(':')[0].Trim()).Order(StringComparer.Ordinal)) + " ";
+        Assert.Equal($"101000\n{host}", report);
+        Assert.False(provider.UsesUserNamespace);
+
+        var ex = await Assert.ThrowsAsync<InstanceProviderException>(() => provider.CreateContainerAsync(new InstanceSpec { Labels = new Dictionary<string, string> { ["oci.network"] = "bridge" } }, default));
+        Assert.Contains("oci.network", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunningProgram_IsCancelled_AndTheContainerServesTheNextCall()
     {
         await using var instance = await fixture.Provider.CreateContainerAsync(new InstanceSpec(), default);
