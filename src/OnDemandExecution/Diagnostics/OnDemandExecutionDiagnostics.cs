@@ -29,8 +29,14 @@ public static class OnDemandExecutionDiagnostics
     /// <summary>Counter of instances recycled back to the warming pool; tag <c>provider.name</c>.</summary>
     public const string InstancesRecycled = "ondemand.instances.recycled";
 
-    /// <summary>Gauge of instances per pool state; tag <c>state</c> (provisioning, warm, assigned, idle, busy, recycling): the values add up to the live instances.</summary>
+    /// <summary>Gauge of instances per pool state; tags <c>provider.name</c> and <c>state</c> (provisioning, warm, assigned, idle, busy, recycling): the values add up to the live instances.</summary>
     public const string PoolSize = "ondemand.pool.size";
+
+    /// <summary>
+    /// Gauge of the instances that make up the functions' provisioned floors (idle or busy); tag <c>provider.name</c>.
+    /// The on-demand instances are the rest of <see cref="PoolSize"/>'s idle and busy ones.
+    /// </summary>
+    public const string PoolProvisioned = "ondemand.pool.provisioned";
 
     /// <summary>Up-down counter of requests waiting for a function's concurrency limit; tag <c>function.name</c>.</summary>
     public const string QueueLength = "ondemand.queue.length";
@@ -122,6 +128,9 @@ public static class OnDemandExecutionDiagnostics
 
     /// <summary>Tag of <see cref="PoolSize"/>: the pool state.</summary>
     public const string StateTag = "state";
+
+    /// <summary>Tag of <see cref="InstancesPreloaded"/>: <c>provisioned</c> for instances loaded to keep a provisioned floor.</summary>
+    public const string CapacityTag = "capacity";
 
     /// <summary>Counter: acquires placed by channel quality, by <see cref="PlacementKindTag"/>.</summary>
     public const string Placements = "ondemand.placement.decisions";

@@ -19,6 +19,12 @@ internal sealed partial class PoolManager
             throw new ArgumentOutOfRangeException(nameof(keepAlive), keepAlive, "The keep-alive must be zero or positive, or Timeout.InfiniteTimeSpan.");
         }
 
+        if (Registry?.For(definition) is { } owner && !ReferenceEquals(owner, this))
+        {
+            // A policy holding the default pool preloads a function of another provider: its own pool does it.
+            return await owner.PreloadAsync(definition, tenant, count, keepAlive, cancellationToken).ConfigureAwait(false);
+        }
+
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         var missing = count - (_slots.TryGetKey(tenant, function.Name, out var key) ? SlotAllocator.CountKey(key).Idle : 0);
         var loaded = 0;

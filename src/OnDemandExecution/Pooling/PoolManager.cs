@@ -40,6 +40,7 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
     private Task _refill = Task.CompletedTask; // the warming-pool refill in flight (one at a time)
     private int _disposed;
     private int _warmTarget;
+    private long _provisionedLive; // slots flagged Provisioned (kept up by maintenance)
 
     public PoolManager(
         IInstanceProvider provider,
@@ -47,7 +48,8 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
         TimeProvider timeProvider,
         OnDemandMetrics metrics,
         ILoggerFactory? loggerFactory = null,
-        ChannelQualityPlacer? placer = null)
+        ChannelQualityPlacer? placer = null,
+        string? name = null)
     {
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(options);
@@ -58,14 +60,25 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
         _time = timeProvider;
         _metrics = metrics;
         _logger = (ILogger?)loggerFactory?.CreateLogger<PoolManager>() ?? NullLogger.Instance;
-        _providerTag = new(OnDemandExecutionDiagnostics.ProviderTag, provider.Name);
+        Name = name ?? ProviderPools.DefaultName;
+        _providerTag = new(OnDemandExecutionDiagnostics.ProviderTag, name ?? provider.Name); // a named pool is tagged with its registration name
         _warmTarget = _options.WarmingPoolSize;
+        _constructed = timeProvider.GetTimestamp();
         _slots = new SlotAllocator(Math.Clamp(_options.MaxInstances, 16, 1024));
         _placer = placer;
-        metrics.ObservePoolsWith(GetSnapshot);
+        metrics.ObservePools(_providerTag, GetSnapshot);
     }
 
     public IInstanceProvider Provider => _provider;
+
+    /// <summary>The name functions use to pick this pool's provider (<see cref="ProviderPools.DefaultName"/> for the default one).</summary>
+    public string Name { get; }
+
+    /// <summary>The options this pool runs with (the default options, or the ones named after a named provider).</summary>
+    public OnDemandExecutionOptions Options => _options;
+
+    /// <summary>Every pool of the host, set once they are all built; routes preloads of another provider's functions.</summary>
+    internal ProviderPools? Registry { get; set; }
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -103,7 +116,10 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
             Recycling: Count(InstanceState.Recycling),
             Created: Volatile.Read(ref _created),
             Destroyed: Volatile.Read(ref _destroyed),
-            Recycled: Volatile.Read(ref _recycled));
+            Recycled: Volatile.Read(ref _recycled))
+        {
+            Provisioned = Volatile.Read(ref _provisionedLive),
+        };
     }
 
     public IReadOnlyList<ActivePoolCounts> GetActivePools() => _slots.Keys.Select(SlotAllocator.CountKey).ToArray();
@@ -125,7 +141,9 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
         await ExpireIdleAsync(cancellationToken).ConfigureAwait(false);
         await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
         TrimWarm();
+        await MaintainProvisionedAsync(cancellationToken).ConfigureAwait(false);
         await StartRefill().WaitAsync(cancellationToken).ConfigureAwait(false);
+        NoteMaintenanceCompleted();
     }
 
     public async ValueTask DisposeAsync()

@@ -20,7 +20,8 @@ namespace OnDemandExecution.Sidecars;
 /// </remarks>
 internal sealed class SidecarManager : IAsyncDisposable
 {
-    private readonly PoolManager _pool;
+    private readonly PoolManager _pool; // sidecars without a provider of their own run on the default provider's pool
+    private readonly ProviderPools _pools;
     private readonly OnDemandExecutionOptions _options;
     private readonly OnDemandMetrics _metrics;
     private readonly ILogger _logger;
@@ -32,16 +33,20 @@ internal sealed class SidecarManager : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private int _boundPrimaries;
 
-    public SidecarManager(PoolManager pool, IOptions<OnDemandExecutionOptions> options, OnDemandMetrics metrics, ILoggerFactory? loggerFactory = null)
+    public SidecarManager(ProviderPools pools, IOptions<OnDemandExecutionOptions> options, OnDemandMetrics metrics, ILoggerFactory? loggerFactory = null)
     {
-        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(pools);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(metrics);
-        _pool = pool;
+        _pools = pools;
+        _pool = pools.Default;
         _options = options.Value;
         _metrics = metrics;
         _logger = (ILogger?)loggerFactory?.CreateLogger<SidecarManager>() ?? NullLogger.Instance;
-        pool.InstanceRetired += OnInstanceRetired;
+        foreach (var pool in pools.All)
+        {
+            pool.InstanceRetired += OnInstanceRetired; // primaries of every provider: a sidecar stops with the last one it serves
+        }
     }
 
     /// <summary>Sidecars running or starting now (for tests and the sample).</summary>
@@ -225,7 +230,10 @@ internal sealed class SidecarManager : IAsyncDisposable
         }
 
         ReleaseAll(toRelease);
-        _pool.InstanceRetired -= OnInstanceRetired;
+        foreach (var pool in _pools.All)
+        {
+            pool.InstanceRetired -= OnInstanceRetired;
+        }
         while (!_background.IsEmpty)
         {
             try
