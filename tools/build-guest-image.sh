@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the OnDemandExecution guest image for the KVM provider: a Debian cloud kernel (vmlinuz) and a gzipped
-# initramfs (initrd.cpio.gz) holding busybox (static), the virtio modules and the reference guest agent as init.
+# initramfs (initrd.cpio.gz) holding busybox (static), the virtio modules, init (a busybox sh script) and the
+# reference guest agent (tools/guest/odx-agent.c, compiled here with gcc -static).
 #
 #   tools/build-guest-image.sh [OUTPUT_DIR]      default OUTPUT_DIR: artifacts/guest (relative to the repo root)
 #
 # Idempotent: does nothing when OUTPUT_DIR already holds an image built from the same kernel package, busybox
-# and agent scripts (see OUTPUT_DIR/image.stamp). Installs what it needs with apt-get (--no-install-recommends)
-# when it runs as root; otherwise it needs busybox-static and the apt tools to be there already.
+# and agent sources (see OUTPUT_DIR/image.stamp). Installs what it needs with apt-get (--no-install-recommends)
+# when it runs as root; otherwise it needs busybox-static, gcc, libc6-dev and the apt tools to be there already.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -19,6 +20,9 @@ need_pkgs=()
 [ -x /bin/busybox ] && /bin/busybox --help 2>&1 | head -n1 | grep -q BusyBox && ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || need_pkgs+=(busybox-static)
 command -v dpkg-deb >/dev/null || need_pkgs+=(dpkg)
 command -v gzip >/dev/null || need_pkgs+=(gzip)
+command -v gcc >/dev/null || need_pkgs+=(gcc)
+[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_pkgs+=(libc6-dev)
+[ -f /usr/include/linux/vm_sockets.h ] || need_pkgs+=(linux-libc-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "build-guest-image: missing ${need_pkgs[*]}; install them (apt-get install --no-install-recommends)" >&2; exit 1; fi
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null 2>&1 || { apt-get update -qq >/dev/null; apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null; }
@@ -35,7 +39,7 @@ kernel_ver="$(apt-cache policy "$kernel_pkg" | awk '/Candidate:/{print $2}')"
 
 stamp="kernel=$kernel_pkg $kernel_ver
 busybox=$(sha256sum /bin/busybox | cut -c1-16)
-agent=$(cat "$here/guest/init" "$here/guest/odx-agent" | sha256sum | cut -c1-16)
+agent=$(cat "$here/guest/init" "$here/guest/odx-agent.c" | sha256sum | cut -c1-16) $(gcc -dumpfullversion)
 builder=$(sha256sum "$0" | cut -c1-16)"
 if [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.cpio.gz" ] && [ "$(cat "$out/image.stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "build-guest-image: $out is up to date ($kernel_pkg $kernel_ver)"
@@ -59,19 +63,21 @@ for applet in $(/bin/busybox --list); do
   [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 done
 install -m 0755 "$here/guest/init" "$root/init"
-install -m 0755 "$here/guest/odx-agent" "$root/bin/odx-agent"
+# the agent: one static binary, no fork per reply (docs/guest-agent-protocol.md)
+gcc -static -Os -s -Wall -Wextra -Werror -o "$root/bin/odx-agent" "$here/guest/odx-agent.c"
+chmod 0755 "$root/bin/odx-agent"
 # The cloud kernel has these as modules; init insmods them in this order (no modules.dep in the image).
-for m in virtio/virtio virtio/virtio_ring virtio/virtio_mmio char/virtio_console; do
+for m in virtio/virtio virtio/virtio_ring virtio/virtio_mmio char/virtio_console char/hw_random/virtio-rng; do
   src="$(ls "$moddir/drivers/$m".ko* 2>/dev/null | head -n1 || true)"
   if [ -z "$src" ]; then
     echo "build-guest-image: $m is not a module of $kernel_pkg; assuming it is built in"
     continue
   fi
   case "$src" in
-    *.ko.xz) xz -dc "$src" > "$root/lib/modules/$(basename "$m").ko" ;;
-    *.ko.zst) zstd -qdc "$src" > "$root/lib/modules/$(basename "$m").ko" ;;
-    *.ko.gz) gzip -dc "$src" > "$root/lib/modules/$(basename "$m").ko" ;;
-    *) cp "$src" "$root/lib/modules/$(basename "$m").ko" ;;
+    *.ko.xz) xz -dc "$src" > "$root/lib/modules/$(basename "$m" | tr - _).ko" ;;
+    *.ko.zst) zstd -qdc "$src" > "$root/lib/modules/$(basename "$m" | tr - _).ko" ;;
+    *.ko.gz) gzip -dc "$src" > "$root/lib/modules/$(basename "$m" | tr - _).ko" ;;
+    *) cp "$src" "$root/lib/modules/$(basename "$m" | tr - _).ko" ;;
   esac
 done
 mknod -m 0600 "$root/dev/console" c 5 1 2>/dev/null || true

@@ -87,13 +87,16 @@ internal static class Features
         return report;
     }
 
-    private static async Task<(string Chosen, string Expected, string Ranking)> ChooseAsync(ICapabilityInvoker capabilities, TenantId tenant)
+    private static async Task<CapabilityChoice> ChooseAsync(ICapabilityInvoker capabilities, TenantId tenant)
     {
+        var ranked = capabilities.Rank(ResizeCapability, tenant);
         var ranking = string.Join(
             ", ",
-            capabilities.Rank(ResizeCapability, tenant).Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.FunctionName} {c.ExpectedStart} {c.TotalCost.TotalMilliseconds:F1} ms")));
+            ranked.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.FunctionName} {c.ExpectedStart} {c.TotalCost.TotalMilliseconds:F1} ms")));
         var call = await capabilities.InvokeAsync(ResizeCapability, Encoding.UTF8.GetBytes("img"), tenant);
-        return (call.FunctionName, call.Candidate.ExpectedStart.ToString(), ranking);
+        var fastExpected = ranked.Where(c => c.FunctionName == ResizeFast).Select(c => (StartKind?)c.ExpectedStart).FirstOrDefault();
+        var answered = call.Result.OutputAsString() == (call.FunctionName == ResizeFast ? "fast" : "hq");
+        return new(call.FunctionName, call.Candidate.ExpectedStart.ToString(), ranking, ranked.Count > 0 ? ranked[0].FunctionName : null, fastExpected, answered);
     }
 
     /// <summary>Both sidecars answer "{kind}@{their instance}" (the log shipper would ship the line, the agent count it).</summary>
@@ -165,7 +168,7 @@ internal sealed class FeatureReport
     /// <summary>True if two tenants ever got the same log sidecar instance (must never happen).</summary>
     public bool SidecarsSharedAcrossTenants { get; set; }
 
-    public List<(string Situation, (string Chosen, string Expected, string Ranking) Choice)> Choices { get; } = [];
+    public List<(string Situation, CapabilityChoice Choice)> Choices { get; } = [];
 
     public string Nested { get; set; } = string.Empty;
 
@@ -198,10 +201,22 @@ internal sealed class FeatureReport
 
         var sidecarsOk = !Probes.ContainsKey("other tenant: REACHED") && !SidecarsSharedAcrossTenants
             && meter.Total(OnDemandExecutionDiagnostics.SidecarsStarted) == meter.Total(OnDemandExecutionDiagnostics.SidecarsStopped);
-        var capabilitiesOk = Choices.Count == 3 && Choices[0].Choice.Chosen == Features.ResizeFast && Choices[1].Choice.Chosen == Features.ResizeHq
-            && Choices[2].Choice.Chosen == Features.ResizeFast;
+        // Judged on behaviour only, never on measured durations (which function is cheaper depends on how loaded the
+        // machine is): every call went to the candidate ranked first, answered with that function's output, and the
+        // ranking saw what the pools hold (resize-fast expected warm for acme once used, and for globex once preloaded).
+        var capabilitiesOk = Choices.Count == 3 && Choices.All(c => c.Choice.Answered && c.Choice.Chosen == c.Choice.RankedFirst)
+            && Choices[0].Choice.FastExpected == StartKind.Warm && Choices[2].Choice.FastExpected == StartKind.Warm;
         var idempotencyOk = ReportExecutions == 3;
         Line($"  features: sidecars {(sidecarsOk ? "OK" : "FAILED")}, capabilities {(capabilitiesOk ? "OK" : "FAILED")}, idempotency {(idempotencyOk ? "OK" : "FAILED")}");
         return sidecarsOk && capabilitiesOk && idempotencyOk;
     }
 }
+
+/// <summary>One call by capability: what was chosen, what the ranking said before it, and whether it answered.</summary>
+/// <param name="Chosen">The function that served the call.</param>
+/// <param name="Expected">The start kind the router expected for it.</param>
+/// <param name="Ranking">The ranking before the call, as printed.</param>
+/// <param name="RankedFirst">The first-ranked function.</param>
+/// <param name="FastExpected">The start kind expected for resize-fast.</param>
+/// <param name="Answered">Whether the output was the chosen function's.</param>
+internal sealed record CapabilityChoice(string Chosen, string Expected, string Ranking, string? RankedFirst, StartKind? FastExpected, bool Answered);

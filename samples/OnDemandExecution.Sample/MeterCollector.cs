@@ -42,8 +42,8 @@ internal sealed class MeterCollector : IDisposable
         var detail = string.Empty;
         foreach (var tag in tags)
         {
-            // "reason" is the destroyed-instances counter's tag (see OnDemandExecutionDiagnostics.InstancesDestroyed).
-            if (tag.Key is OnDemandExecutionDiagnostics.OutcomeTag or "reason")
+            // ReasonTag is the destroyed-instances counter's tag (see OnDemandExecutionDiagnostics.InstancesDestroyed).
+            if (tag.Key is OnDemandExecutionDiagnostics.OutcomeTag or OnDemandExecutionDiagnostics.ReasonTag)
             {
                 detail = tag.Value as string ?? string.Empty;
             }

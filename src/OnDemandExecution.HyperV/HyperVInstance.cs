@@ -12,7 +12,7 @@ namespace OnDemandExecution.HyperV;
 /// fails with <see cref="InstanceDiedException"/> and only disposal is left. Disposal terminates the system and closes
 /// its handle exactly once.
 /// </summary>
-internal sealed class HyperVInstance : IInstance
+internal sealed class HyperVInstance : IInstance, IGuestAgentHost
 {
     /// <summary>How often connecting to the agent is retried while the guest boots.</summary>
     internal static readonly TimeSpan ConnectRetryInterval = TimeSpan.FromMilliseconds(50);
@@ -21,7 +21,7 @@ internal sealed class HyperVInstance : IInstance
     private readonly HcsSystemHandle _system;
     private AgentChannel? _agent;
     private string? _deathReason;
-    private string? _loadedFunction;
+    private GuestAgentSession? _session;
     private int _disposed;
     private int _agentDisposed;
     private volatile bool _paused;
@@ -95,12 +95,9 @@ internal sealed class HyperVInstance : IInstance
             var stream = await instance.ConnectAgentAsync(ct).ConfigureAwait(false);
             instance._agent = new AgentChannel(stream, options.MaxFrameBytes, tp);
             instance._agent.Closed += ex => instance.MarkDead("the guest agent channel closed: " + ex.Message);
+            instance._session = new GuestAgentSession(instance._agent, instance, options.AgentTimeout);
             stage = "waiting for the agent's READY";
-            var hello = await instance._agent.HelloAsync(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false);
-            if (hello.ProtocolVersion != AgentFrameCodec.ProtocolVersion)
-            {
-                throw new AgentProtocolException(AgentProtocolError.BadMagic, $"The guest agent speaks protocol version {hello.ProtocolVersion}; this host speaks {AgentFrameCodec.ProtocolVersion}.");
-            }
+            var hello = await instance._session.HelloAsync(ct).ConfigureAwait(false);
 
             instance.ThrowIfExitedDuringStart();
             instance.AgentVersion = hello.AgentVersion;
@@ -142,133 +139,34 @@ internal sealed class HyperVInstance : IInstance
     public async ValueTask LoadAsync(FunctionDefinition definition, TenantId tenant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        if (definition.Code is not ProgramFunctionCode program)
-        {
-            throw new InstanceProviderException($"The Hyper-V provider runs programs (ProgramFunctionCode), not {definition.Code.Kind} code (function '{definition.Name}').") { FunctionName = definition.Name, ProviderName = HyperVInstanceProvider.ProviderName };
-        }
-
-        if (_loadedFunction is not null)
-        {
-            throw new InvalidOperationException($"Instance {Id} already holds function '{_loadedFunction}'; recycle it before loading '{definition.Name}'.");
-        }
-
-        var agent = await ReadyAgentAsync(definition.Name, cancellationToken).ConfigureAwait(false);
-        var timeout = _provider.Options.AgentTimeout;
-        await ControlAsync(definition.Name, async ct =>
-        {
-            if (program.Files is { } files)
-            {
-                foreach (var (path, content) in files)
-                {
-                    if (!AgentFrameCodec.IsValidToken(path) || path.Contains("..", StringComparison.Ordinal))
-                    {
-                        throw new InstanceProviderException($"File path '{path}' of function '{definition.Name}' is not valid: use printable ASCII without spaces or '..'.") { FunctionName = definition.Name, ProviderName = HyperVInstanceProvider.ProviderName };
-                    }
-
-                    await agent.WriteFileAsync(path, content, timeout, ct).ConfigureAwait(false);
-                }
-            }
-
-            await agent.LoadAsync(program.Command, timeout, ct).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
-        _loadedFunction = definition.Name;
+        await Session(definition.Name).LoadAsync(definition, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<ReadOnlyMemory<byte>> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (_loadedFunction is null)
-        {
-            throw new InvalidOperationException($"Instance {Id} has no function loaded.");
-        }
-
-        var agent = await ReadyAgentAsync(request.FunctionName, cancellationToken).ConfigureAwait(false);
-        AgentInvokeResult result;
-        try
-        {
-            result = await agent.InvokeAsync(request.Payload, request.InvocationId, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // the agent finishes the program on its own; its late RESULT is dropped by id
-            throw;
-        }
-        catch (Exception ex) when (ex is AgentChannelClosedException || (ex is AgentProtocolException p && p.Error != AgentProtocolError.AgentError))
-        {
-            MarkDead(ex.Message);
-            throw Died(request.FunctionName, ex);
-        }
-        catch (AgentProtocolException ex)
-        {
-            throw new InstanceProviderException($"The guest agent of instance {Id} refused INVOKE: {ex.Message}", ex) { FunctionName = request.FunctionName, ProviderName = HyperVInstanceProvider.ProviderName };
-        }
-
-        if (result.ExitCode != 0)
-        {
-            var stderr = Encoding.UTF8.GetString(result.Error.Span).Trim();
-            throw new FunctionExecutionException(
-                $"Function '{request.FunctionName}' exited with status {result.ExitCode} on instance {Id}{(stderr.Length == 0 ? "." : ": " + stderr)}")
-            { FunctionName = request.FunctionName };
-        }
-
-        return result.Output;
+        return await Session(request.FunctionName).InvokeAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<bool> RecycleAsync(CancellationToken cancellationToken)
     {
-        if (IsDead || Volatile.Read(ref _disposed) != 0 || !_provider.Options.RecycleByReset)
+        if (IsDead || Volatile.Read(ref _disposed) != 0 || !_provider.Options.RecycleByReset || _session is not { } session)
         {
             return false;
         }
 
-        try
-        {
-            var agent = await ReadyAgentAsync(_loadedFunction, cancellationToken).ConfigureAwait(false);
-            await ControlAsync(_loadedFunction, ct => agent.ResetAsync(_provider.Options.AgentTimeout, ct), cancellationToken).ConfigureAwait(false);
-            _loadedFunction = null;
-            return true;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is OnDemandExecutionException or AgentProtocolException)
-        {
-            return false;
-        }
+        return await session.RecycleAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken)
-    {
-        if (IsDead || _agent is not { } agent)
-        {
-            return InstanceHealth.Dead;
-        }
+    public ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken)
+        => IsDead || _session is not { } session ? new(InstanceHealth.Dead) : session.CheckHealthAsync(cancellationToken);
 
-        if (_paused)
-        {
-            return InstanceHealth.Healthy; // a paused guest cannot answer; no exit event is all there is to know
-        }
+    /// <summary>False once the system exited, HCS lost it, or the agent channel closed.</summary>
+    public bool IsAlive => !IsDead && Volatile.Read(ref _disposed) == 0 && _session is { IsOpen: true };
 
-        try
-        {
-            await agent.HealthAsync(_provider.Options.AgentTimeout, cancellationToken).ConfigureAwait(false);
-            return InstanceHealth.Healthy;
-        }
-        catch (TimeoutException ex)
-        {
-            MarkDead(ex.Message);
-            return InstanceHealth.Dead;
-        }
-        catch (AgentChannelClosedException)
-        {
-            return InstanceHealth.Dead;
-        }
-        catch (AgentProtocolException)
-        {
-            return InstanceHealth.Degraded;
-        }
-    }
+    /// <summary>The agent's CANCEL: true only when it confirms the timed-out program's process group is gone.</summary>
+    public ValueTask<bool> StopWorkAsync(CancellationToken cancellationToken)
+        => IsDead || _session is not { } session ? new(false) : session.StopWorkAsync(cancellationToken);
 
     /// <summary><c>HcsPauseComputeSystem</c>: the guest's virtual processors stop; memory stays.</summary>
     public async ValueTask PauseAsync(CancellationToken cancellationToken)
@@ -368,6 +266,25 @@ internal sealed class HyperVInstance : IInstance
         }
     }
 
+    string IGuestAgentHost.InstanceId => Id;
+
+    string IGuestAgentHost.ProviderName => HyperVInstanceProvider.ProviderName;
+
+    bool IGuestAgentHost.IsPaused => _paused;
+
+    async Task IGuestAgentHost.EnsureRunningAsync(string? function, CancellationToken cancellationToken)
+    {
+        ThrowIfDead(function);
+        if (_paused)
+        {
+            await ResumeAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    void IGuestAgentHost.MarkDead(string reason) => MarkDead(reason);
+
+    InstanceDiedException IGuestAgentHost.Died(string? function, Exception? inner) => Died(function, inner);
+
     private void ThrowIfExitedDuringStart()
     {
         if (IsDead)
@@ -411,36 +328,10 @@ internal sealed class HyperVInstance : IInstance
         }
     }
 
-    private async Task<AgentChannel> ReadyAgentAsync(string? function, CancellationToken cancellationToken)
+    private GuestAgentSession Session(string? function)
     {
         ThrowIfDead(function);
-        if (_paused)
-        {
-            await ResumeAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        return _agent!;
-    }
-
-    private async Task ControlAsync(string? function, Func<CancellationToken, Task> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await call(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is TimeoutException or AgentChannelClosedException || (ex is AgentProtocolException p && p.Error != AgentProtocolError.AgentError))
-        {
-            MarkDead(ex.Message);
-            throw Died(function, ex);
-        }
-        catch (AgentProtocolException ex)
-        {
-            throw new InstanceProviderException($"The guest agent of instance {Id} refused a request: {ex.Message}", ex) { FunctionName = function, ProviderName = HyperVInstanceProvider.ProviderName };
-        }
+        return _session ?? throw new InvalidOperationException($"Instance {Id} has not started.");
     }
 
     /// <summary>One HCS call on this system, with its errors mapped: a system HCS reports gone, or one that does not answer in time, is dead.</summary>

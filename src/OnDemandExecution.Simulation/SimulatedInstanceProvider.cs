@@ -269,6 +269,15 @@ public sealed class SimulatedInstanceProvider : IInstanceProvider
 
         public ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken) => new(InstanceHealth.Healthy);
 
+        /// <summary>A simulated call stops with its token (its delay is cancelled): stopped once it left Busy.</summary>
+        public ValueTask<bool> StopWorkAsync(CancellationToken cancellationToken)
+        {
+            lock (_provider._gate)
+            {
+                return new(State is not (SimulatedState.Busy or SimulatedState.Disposed));
+            }
+        }
+
         public ValueTask DisposeAsync()
         {
             lock (_provider._gate)

@@ -113,6 +113,10 @@ public static class TraceReplayer
                 o.DefaultMaxQueueLength = 0;
                 o.DefaultTimeout = TimeSpan.FromDays(1);
                 o.PrewarmOnStart = false;
+
+                // A replay scores keep-alive policies on the whole host: per-tenant shares are not what it measures.
+                o.MaxInstancesPerTenant = o.MaxInstances;
+                o.MaxConcurrentCallsPerTenant = 10_000_000;
             });
             builder.AddProvider(_ => _provider);
             _policy.Configure(builder);

@@ -38,6 +38,20 @@ internal sealed class OnDemandExecutionOptionsValidator : IValidateOptions<OnDem
         Positive(nameof(options.MaintenanceInterval), options.MaintenanceInterval, TimeSpan.FromHours(1));
         Positive(nameof(options.InstanceStartTimeout), options.InstanceStartTimeout, TimeSpan.FromHours(1));
         Positive(nameof(options.DefaultTimeout), options.DefaultTimeout, TimeSpan.FromDays(1));
+        Positive(nameof(options.StopWorkTimeout), options.StopWorkTimeout, TimeSpan.FromHours(1));
+        Positive(nameof(options.HealthCheckTimeout), options.HealthCheckTimeout, TimeSpan.FromHours(1));
+        Positive(nameof(options.HealthCheckInterval), options.HealthCheckInterval, TimeSpan.FromDays(1));
+        Positive(nameof(options.ShutdownTimeout), options.ShutdownTimeout, TimeSpan.FromHours(1));
+        Range(nameof(options.MaxConcurrentHealthChecks), options.MaxConcurrentHealthChecks, 1, 1024);
+        if (options.MaxInstancesPerTenant is { } perTenant)
+        {
+            Range(nameof(options.MaxInstancesPerTenant), perTenant, 1, options.MaxInstances);
+        }
+
+        if (options.MaxConcurrentCallsPerTenant is { } callsPerTenant)
+        {
+            Range(nameof(options.MaxConcurrentCallsPerTenant), callsPerTenant, 1, 10_000_000);
+        }
 
         if (options.WarmInstance is null)
         {

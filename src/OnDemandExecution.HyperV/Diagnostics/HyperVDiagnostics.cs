@@ -6,10 +6,10 @@ namespace OnDemandExecution.HyperV.Diagnostics;
 /// </summary>
 public static class HyperVDiagnostics
 {
-    /// <summary>Histogram of the time from HcsCreateComputeSystem to the guest agent's READY, in seconds; tag <c>hyperv.boot</c>.</summary>
+    /// <summary>Histogram of the time from HcsCreateComputeSystem to the guest agent's READY, in seconds; tag <c>ondemand.hyperv.boot</c>.</summary>
     public const string StartDuration = "ondemand.hyperv.start.duration";
 
-    /// <summary>Counter of compute systems that exited or whose agent stopped answering while in use; tag <c>hyperv.boot</c>.</summary>
+    /// <summary>Counter of compute systems that exited or whose agent stopped answering while in use; tag <c>ondemand.hyperv.boot</c>.</summary>
     public const string InstancesDied = "ondemand.hyperv.instances.died";
 
     /// <summary>Span around creating and starting one compute system.</summary>
@@ -19,5 +19,5 @@ public static class HyperVDiagnostics
     public const string SaveActivity = "ondemand.hyperv.save";
 
     /// <summary>Tag: the boot mode (<c>linux-kernel-direct</c> or <c>uefi</c>).</summary>
-    public const string BootTag = "hyperv.boot";
+    public const string BootTag = "ondemand.hyperv.boot";
 }

@@ -9,6 +9,9 @@ internal sealed class HyperVMetrics : IDisposable
 {
     public static readonly ActivitySource ActivitySource = new(OnDemandExecutionDiagnostics.Name, typeof(HyperVMetrics).Assembly.GetName().Version?.ToString());
 
+    // The library's bucket advice (0.1 ms to 10 s), as on the core's duration histograms.
+    private static readonly InstrumentAdvice<double> DurationAdvice = new() { HistogramBucketBoundaries = OnDemandExecutionDiagnostics.DurationBucketBoundaries };
+
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
 
@@ -24,7 +27,7 @@ internal sealed class HyperVMetrics : IDisposable
             _meter = meterFactory.Create(OnDemandExecutionDiagnostics.Name);
         }
 
-        StartDuration = _meter.CreateHistogram<double>(HyperVDiagnostics.StartDuration, "s", "HcsCreateComputeSystem to the guest agent's READY.");
+        StartDuration = _meter.CreateHistogram<double>(HyperVDiagnostics.StartDuration, "s", "HcsCreateComputeSystem to the guest agent's READY.", tags: null, advice: DurationAdvice);
         InstancesDied = _meter.CreateCounter<long>(HyperVDiagnostics.InstancesDied, "{instance}", "Compute systems that exited or stopped answering while in use.");
     }
 

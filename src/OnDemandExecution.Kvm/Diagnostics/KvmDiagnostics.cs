@@ -6,13 +6,13 @@ namespace OnDemandExecution.Kvm.Diagnostics;
 /// </summary>
 public static class KvmDiagnostics
 {
-    /// <summary>Histogram of the time from starting QEMU to the guest agent's first answer, in seconds; tags <c>kvm.start</c> (<c>boot</c> or <c>restore</c>) and <c>kvm.accel</c> (<c>kvm</c> or <c>tcg</c>).</summary>
+    /// <summary>Histogram of the time from starting QEMU to the guest agent's first answer, in seconds; tags <c>ondemand.kvm.start.kind</c> (<c>boot</c> or <c>restore</c>) and <c>ondemand.kvm.accel</c> (<c>kvm</c> or <c>tcg</c>).</summary>
     public const string StartDuration = "ondemand.kvm.start.duration";
 
     /// <summary>Histogram of the time to save a snapshot (stop and migrate to a file), in seconds.</summary>
     public const string SnapshotDuration = "ondemand.kvm.snapshot.duration";
 
-    /// <summary>Counter of QEMU processes that died or whose agent stopped answering while in use; tag <c>kvm.accel</c>.</summary>
+    /// <summary>Counter of QEMU processes that died or whose agent stopped answering while in use; tag <c>ondemand.kvm.accel</c>.</summary>
     public const string InstancesDied = "ondemand.kvm.instances.died";
 
     /// <summary>Span around starting one guest (boot or restore).</summary>
@@ -22,8 +22,8 @@ public static class KvmDiagnostics
     public const string SnapshotActivity = "ondemand.kvm.snapshot";
 
     /// <summary>Tag: how a guest was started (<c>boot</c> or <c>restore</c>).</summary>
-    public const string StartKindTag = "kvm.start";
+    public const string StartKindTag = "ondemand.kvm.start.kind";
 
     /// <summary>Tag: the accelerator (<c>kvm</c> or <c>tcg</c>).</summary>
-    public const string AccelTag = "kvm.accel";
+    public const string AccelTag = "ondemand.kvm.accel";
 }

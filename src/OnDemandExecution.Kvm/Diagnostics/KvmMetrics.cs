@@ -9,6 +9,9 @@ internal sealed class KvmMetrics : IDisposable
 {
     public static readonly ActivitySource ActivitySource = new(OnDemandExecutionDiagnostics.Name, typeof(KvmMetrics).Assembly.GetName().Version?.ToString());
 
+    // The library's bucket advice (0.1 ms to 10 s), as on the core's duration histograms.
+    private static readonly InstrumentAdvice<double> DurationAdvice = new() { HistogramBucketBoundaries = OnDemandExecutionDiagnostics.DurationBucketBoundaries };
+
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
 
@@ -24,8 +27,8 @@ internal sealed class KvmMetrics : IDisposable
             _meter = meterFactory.Create(OnDemandExecutionDiagnostics.Name);
         }
 
-        StartDuration = _meter.CreateHistogram<double>(KvmDiagnostics.StartDuration, "s", "QEMU start to the guest agent's first answer.");
-        SnapshotDuration = _meter.CreateHistogram<double>(KvmDiagnostics.SnapshotDuration, "s", "Time to save a guest snapshot.");
+        StartDuration = _meter.CreateHistogram<double>(KvmDiagnostics.StartDuration, "s", "QEMU start to the guest agent's first answer.", tags: null, advice: DurationAdvice);
+        SnapshotDuration = _meter.CreateHistogram<double>(KvmDiagnostics.SnapshotDuration, "s", "Time to save a guest snapshot.", tags: null, advice: DurationAdvice);
         InstancesDied = _meter.CreateCounter<long>(KvmDiagnostics.InstancesDied, "{instance}", "QEMU processes that died or stopped answering while in use.");
     }
 

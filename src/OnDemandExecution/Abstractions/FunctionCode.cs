@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace OnDemandExecution;
 
 /// <summary>
@@ -24,7 +26,10 @@ public sealed record DelegateFunctionCode(FunctionHandler Handler) : FunctionCod
 /// application's service provider (constructor injection) once per instance. Loaded by the in-process provider.
 /// </summary>
 /// <param name="HandlerType">A concrete type implementing <see cref="IFunctionHandler"/>.</param>
-public sealed record HandlerTypeFunctionCode(Type HandlerType) : FunctionCode
+public sealed record HandlerTypeFunctionCode(
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)]
+    [property: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)]
+    Type HandlerType) : FunctionCode
 {
     /// <inheritdoc/>
     public override string Kind => "handler-type";
@@ -36,6 +41,12 @@ public sealed record HandlerTypeFunctionCode(Type HandlerType) : FunctionCode
 /// </summary>
 /// <param name="AssemblyPath">Full path of the assembly file (its dependencies are resolved beside it via its .deps.json).</param>
 /// <param name="HandlerTypeName">Full name of a public type in that assembly that implements <see cref="IFunctionHandler"/> and has a parameterless constructor.</param>
+/// <remarks>
+/// Loading code at run time is incompatible with trimming (the loaded assembly may need what the trimmer removed) and
+/// with native AOT (there is no JIT to run it): creating this code says so to the trim and AOT analyzers.
+/// </remarks>
+[RequiresUnreferencedCode(AssemblyLoading.UnreferencedCodeMessage)]
+[RequiresDynamicCode(AssemblyLoading.DynamicCodeMessage)]
 public sealed record AssemblyFunctionCode(string AssemblyPath, string HandlerTypeName) : FunctionCode
 {
     /// <inheritdoc/>
@@ -52,4 +63,12 @@ public sealed record ProgramFunctionCode(string Command, IReadOnlyDictionary<str
 {
     /// <inheritdoc/>
     public override string Kind => "program";
+}
+
+/// <summary>The messages of the trim and AOT attributes on the APIs that load assemblies at run time.</summary>
+internal static class AssemblyLoading
+{
+    public const string UnreferencedCodeMessage = "Assembly functions are loaded at run time: the code they use may have been trimmed away. Use delegate or handler-type functions in trimmed applications.";
+
+    public const string DynamicCodeMessage = "Assembly functions are loaded at run time, which native AOT cannot run. Use delegate or handler-type functions in AOT applications.";
 }

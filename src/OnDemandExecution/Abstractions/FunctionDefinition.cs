@@ -23,6 +23,27 @@ public sealed partial record FunctionDefinition
         Code = code;
     }
 
+    /// <summary>
+    /// A definition for the library's own pools (sidecars): <paramref name="name"/> is not checked against the pattern of
+    /// registered names, so a name with a character that pattern refuses (':') lives in a key space no registered
+    /// function can reach.
+    /// </summary>
+    internal FunctionDefinition(string name, FunctionCode code, bool internalName)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (internalName && NamePattern().IsMatch(name))
+        {
+            throw new ArgumentException($"Internal function name '{name}' must not be a name users can register.", nameof(name));
+        }
+
+        Name = name;
+        Code = code;
+    }
+
+    /// <summary>The prefix of the pool names of sidecars ("sidecar:{name}"); ':' is not allowed in registered names.</summary>
+    internal const string SidecarPrefix = "sidecar:";
+
     /// <summary>The unique name callers invoke it by.</summary>
     public string Name { get; }
 

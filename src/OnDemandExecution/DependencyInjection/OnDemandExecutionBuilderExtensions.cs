@@ -107,6 +107,8 @@ public static partial class OnDemandExecutionBuilderExtensions
     /// <param name="handlerTypeName">The full name of the type implementing <see cref="IFunctionHandler"/>.</param>
     /// <param name="configure">Sets limits.</param>
     /// <returns>The builder.</returns>
+    [RequiresUnreferencedCode(AssemblyLoading.UnreferencedCodeMessage)]
+    [RequiresDynamicCode(AssemblyLoading.DynamicCodeMessage)]
     public static IOnDemandExecutionBuilder AddAssemblyFunction(this IOnDemandExecutionBuilder builder, string name, string assemblyPath, string handlerTypeName, Func<FunctionDefinition, FunctionDefinition>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(assemblyPath);

@@ -51,10 +51,11 @@ internal sealed class PoolMaintenanceService : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Both honour the host's token: a maintenance pass or a call that hangs cannot hold the host's stop beyond it.
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         foreach (var pool in _pools.All)
         {
-            await pool.DisposeAsync().ConfigureAwait(false);
+            await pool.StopAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -73,7 +74,7 @@ internal sealed class PoolMaintenanceService : BackgroundService
                 {
                     try
                     {
-                        await pool.RunMaintenanceAsync(stoppingToken).ConfigureAwait(false);
+                        await pool.RunMaintenancePassAsync(stoppingToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                     {

@@ -98,6 +98,27 @@ internal static partial class Log
     [LoggerMessage(68, LogLevel.Warning, "Idempotent function {Function}: reading the state of dependency {Dependency} failed; the request runs without the result cache.")]
     public static partial void DependencyStateFailed(ILogger logger, string function, string dependency, Exception exception);
 
+    [LoggerMessage(90, LogLevel.Warning, "Provider {Provider} created instance {InstanceId} after its start was given up (InstanceStartTimeout, caller or stop); it is disposed.")]
+    public static partial void LateInstanceDisposed(ILogger logger, string instanceId, string provider);
+
+    [LoggerMessage(91, LogLevel.Warning, "Stop: instance {InstanceId} was still {State} when the stop's bound passed; it is disposed and its work abandoned.")]
+    public static partial void InstanceAbandonedAtStop(ILogger logger, string instanceId, string state);
+
+    [LoggerMessage(92, LogLevel.Warning, "Stop: the bound passed with {Operations} operations still in flight (abandoned); {Instances} instances still in use were disposed.")]
+    public static partial void StopAbandoned(ILogger logger, int operations, int instances);
+
+    [LoggerMessage(93, LogLevel.Debug, "Instance {InstanceId}: the provider did not confirm that the interrupted call's work stopped; the instance is not reused.")]
+    public static partial void WorkNotStopped(ILogger logger, string instanceId, Exception? exception);
+
+    [LoggerMessage(94, LogLevel.Debug, "Instance {InstanceId} died while idle; the call takes another instance.")]
+    public static partial void IdleInstanceDead(ILogger logger, string instanceId);
+
+    [LoggerMessage(95, LogLevel.Warning, "Health check of instance {InstanceId} failed or took longer than {TimeoutMs} ms; the instance is destroyed.")]
+    public static partial void HealthCheckFailed(ILogger logger, string instanceId, double timeoutMs, Exception? exception);
+
+    [LoggerMessage(96, LogLevel.Debug, "Request {InvocationId} for function {Function} rejected before it started: {Outcome}.")]
+    public static partial void Rejected(ILogger logger, string function, string invocationId, string outcome);
+
     [LoggerMessage(69, LogLevel.Warning, "Idempotent function {Function}: the result cache failed; the request runs without it.")]
     public static partial void IdempotencyCacheFailed(ILogger logger, string function, Exception exception);
 

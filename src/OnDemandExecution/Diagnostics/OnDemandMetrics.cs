@@ -26,19 +26,21 @@ internal sealed class OnDemandMetrics : IDisposable
         }
 
         Invocations = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.Invocations, "{invocation}", "Finished invocations.");
-        InvocationDuration = _meter.CreateHistogram<double>(OnDemandExecutionDiagnostics.InvocationDuration, "s", "Invocation duration, call to result.");
-        StartDuration = _meter.CreateHistogram<double>(OnDemandExecutionDiagnostics.StartDuration, "s", "Time to obtain a ready instance (provision and code load).");
+        InvocationDuration = CreateDurationHistogram(_meter, OnDemandExecutionDiagnostics.InvocationDuration, "Invocation duration, call to result.");
+        StartDuration = CreateDurationHistogram(_meter, OnDemandExecutionDiagnostics.StartDuration, "Time to obtain a ready instance (provision and code load).");
         InstancesCreated = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesCreated, "{instance}", "Instances created.");
         InstancesDestroyed = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesDestroyed, "{instance}", "Instances destroyed.");
         InstancesPreloaded = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesPreloaded, "{instance}", "Instances loaded ahead of demand.");
         InstancesRecycled = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.InstancesRecycled, "{instance}", "Instances recycled to the warming pool.");
+        StopAbandoned = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.StopAbandoned, "{item}", "Instances and operations the pools' stop abandoned when its bound passed.");
         QueueLength = _meter.CreateUpDownCounter<long>(OnDemandExecutionDiagnostics.QueueLength, "{request}", "Requests waiting for a function's concurrency limit.");
         SidecarsStarted = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.SidecarsStarted, "{sidecar}", "Sidecars started.");
         SidecarsStopped = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.SidecarsStopped, "{sidecar}", "Sidecars stopped.");
         SidecarAccessDenied = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.SidecarAccessDenied, "{call}", "Sidecar calls refused: the caller does not own the sidecar.");
         CapabilitySelections = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.CapabilitySelections, "{call}", "Calls by capability, by the function chosen.");
         IdempotencyRequests = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.IdempotencyRequests, "{request}", "Requests to idempotent functions, by how they were served.");
-        _meter.CreateObservableGauge(OnDemandExecutionDiagnostics.PoolSize, ObservePools, "{instance}", "Instances per pool state.");
+        // Additive across states (they sum to the live instances): an up-down counter, so that backends may add the series.
+        _meter.CreateObservableUpDownCounter(OnDemandExecutionDiagnostics.PoolSize, ObservePools, "{instance}", "Instances per pool state.");
         _meter.CreateObservableGauge(OnDemandExecutionDiagnostics.PoolProvisioned, ObserveProvisioned, "{instance}", "Instances of the functions' provisioned floors (the rest of the idle and busy ones are on-demand).");
         Placements = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.Placements, "{acquire}", "Acquires placed by channel quality, by placement kind.");
         ChannelProbes = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.ChannelProbes, "{probe}", "Channel-quality probes run, by outcome.");
@@ -60,6 +62,8 @@ internal sealed class OnDemandMetrics : IDisposable
 
     public UpDownCounter<long> QueueLength { get; }
 
+    public Counter<long> StopAbandoned { get; }
+
     public Counter<long> Placements { get; }
 
     public Counter<long> ChannelProbes { get; }
@@ -73,6 +77,13 @@ internal sealed class OnDemandMetrics : IDisposable
     public Counter<long> CapabilitySelections { get; }
 
     public Counter<long> IdempotencyRequests { get; }
+
+    /// <summary>A duration histogram in seconds with the library's bucket advice (<see cref="OnDemandExecutionDiagnostics.DurationBucketBoundaries"/>).</summary>
+    public static Histogram<double> CreateDurationHistogram(Meter meter, string name, string description) =>
+        meter.CreateHistogram(name, "s", description, tags: null, advice: DurationAdvice);
+
+    /// <summary>The advice shared by every duration histogram (providers' too).</summary>
+    public static InstrumentAdvice<double> DurationAdvice { get; } = new() { HistogramBucketBoundaries = OnDemandExecutionDiagnostics.DurationBucketBoundaries };
 
     public static string StartKindName(StartKind kind) => kind switch
     {

@@ -8,6 +8,12 @@ namespace OnDemandExecution.Execution;
 /// <summary>The registered functions, checked against their provider and the options when they are added.</summary>
 internal sealed partial class FunctionCatalog : IFunctionCatalog
 {
+    /// <summary>
+    /// The longest <see cref="FunctionDefinition.Timeout"/> a timer can run for (2^32 - 2 ms, about 49.7 days); use
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for no timeout.
+    /// </summary>
+    internal static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly ConcurrentDictionary<string, FunctionDefinition> _functions = new(StringComparer.Ordinal);
     private readonly ProviderPools _pools;
 
@@ -63,6 +69,12 @@ internal sealed partial class FunctionCatalog : IFunctionCatalog
         }
 
         ValidateProvisioned(function, pool);
+        // An assembly function's file is on this host: check it now, so that a wrong path fails the start, not a call.
+        if (function.Code is AssemblyFunctionCode assembly && InProcess.AssemblyFunctionFiles.Check(assembly) is { } problem)
+        {
+            throw new ArgumentException($"Function '{function.Name}': {problem}. Check the path and type name given to AddAssemblyFunction.", nameof(definition));
+        }
+
         foreach (var sidecar in function.Sidecars)
         {
             var provider = sidecar.Provider ?? _pools.Default.Provider;
@@ -94,6 +106,14 @@ internal sealed partial class FunctionCatalog : IFunctionCatalog
         if (floor.Tenants.Any(t => t.IsEmpty) || floor.Tenants.Distinct().Count() != floor.Tenants.Count)
         {
             throw new ArgumentException($"Function '{f.Name}': ProvisionedConcurrency.Tenants must be distinct, non-empty tenant ids.", nameof(definition));
+        }
+
+        var perTenant = pool.Options.InstancesPerTenantLimit;
+        if (floor.Count > perTenant)
+        {
+            throw new ArgumentException(
+                $"Function '{f.Name}': ProvisionedConcurrency.Count ({floor.Count}) is above the instances one tenant may hold on provider '{pool.Name}' ({perTenant}, {nameof(OnDemandExecutionOptions.MaxInstancesPerTenant)}). Lower the count or raise the limit.",
+                nameof(definition));
         }
 
         var max = pool.Options.MaxInstances;
@@ -191,6 +211,13 @@ internal sealed partial class FunctionCatalog : IFunctionCatalog
 
         ValidateExtensions(f);
         PositiveTime(f.Name, nameof(f.Timeout), f.Timeout);
+        if (f.Timeout is { } timeout && timeout != Timeout.InfiniteTimeSpan && timeout > MaxTimeout)
+        {
+            throw new ArgumentException(
+                $"Function '{f.Name}': {nameof(f.Timeout)} must be at most {MaxTimeout} (about 49.7 days, the longest a timer runs) or Timeout.InfiniteTimeSpan for none (was {timeout}).",
+                nameof(definition));
+        }
+
         PositiveTime(f.Name, nameof(f.KeepAlive), f.KeepAlive);
         if (f.TaskProfile is { } profile)
         {

@@ -23,6 +23,8 @@ internal sealed partial class FunctionExecutor
         using var activity = OnDemandMetrics.ActivitySource.StartActivity(OnDemandExecutionDiagnostics.InvokeActivity);
         if (activity is not null)
         {
+            activity.DisplayName = function.Name; // FaaS conventions: the span is named after the function
+            activity.SetTag(OnDemandExecutionDiagnostics.TriggerTag, "other");
             activity.SetTag(OnDemandExecutionDiagnostics.FunctionNameTag, function.Name);
             activity.SetTag(OnDemandExecutionDiagnostics.TenantTag, request.Tenant.Value);
             activity.SetTag(OnDemandExecutionDiagnostics.InvocationIdTag, request.InvocationId);
@@ -33,8 +35,10 @@ internal sealed partial class FunctionExecutor
         InvocationResult? result = null;
         Exception? error = null;
         SidecarAttachment? sidecars = null;
+        TenantCallLimiter.Counter? tenantCalls = null;
         try
         {
+            tenantCalls = _tenantCalls.Enter(request.Tenant, function.Name);
             var gate = GetGate(function);
             await gate.EnterAsync(cancellationToken).ConfigureAwait(false);
             try
@@ -62,6 +66,7 @@ internal sealed partial class FunctionExecutor
                 kind = lease.Kind;
                 activity?.SetTag(OnDemandExecutionDiagnostics.StartKindTag, OnDemandMetrics.StartKindName(lease.Kind));
                 activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, lease.Instance.Id);
+                activity?.SetTag(OnDemandExecutionDiagnostics.ColdStartTag, lease.Kind != StartKind.Warm);
                 var executionStarted = _time.GetTimestamp();
                 var output = await RunAsync(pool, function, request, lease, sidecars, cancellationToken).ConfigureAwait(false);
                 var now = _time.GetTimestamp();
@@ -89,11 +94,16 @@ internal sealed partial class FunctionExecutor
                 Log.QueueFull(_logger, function.Name, q.QueueLength);
             }
 
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             throw;
         }
         finally
         {
+            if (tenantCalls is not null)
+            {
+                TenantCallLimiter.Exit(tenantCalls);
+            }
+
             sidecars?.Detach();
             activity?.SetTag(OnDemandExecutionDiagnostics.OutcomeTag, outcome);
             var tags = new TagList
@@ -102,6 +112,11 @@ internal sealed partial class FunctionExecutor
                 { OnDemandExecutionDiagnostics.StartKindTag, kind is { } k ? OnDemandMetrics.StartKindName(k) : "none" },
                 { OnDemandExecutionDiagnostics.OutcomeTag, outcome },
             };
+            if (error is not null)
+            {
+                tags.Add(OnDemandExecutionDiagnostics.ErrorTypeTag, error.GetType().FullName);
+            }
+
             _metrics.Invocations.Add(1, tags);
             _metrics.InvocationDuration.Record(_time.GetElapsedTime(started).TotalSeconds, tags);
             Notify(function, request, result, error, starting: false);
@@ -138,6 +153,7 @@ internal sealed partial class FunctionExecutor
         FunctionExecutionException => "function_error",
         InstanceDiedException => "instance_died",
         InstanceCapacityExceededException => "capacity",
+        TenantLimitExceededException => "tenant_limit",
         InstanceProviderException => "provider_error",
         _ => "error",
     };
@@ -150,15 +166,19 @@ internal sealed partial class FunctionExecutor
         var frame = new InvocationFrame(request, this, sidecars);
         InvocationFrame.Current = frame;
         var timeout = function.Timeout ?? _options.DefaultTimeout;
-        using var timeoutSource = new CancellationTokenSource(timeout, _time);
-        using var callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
-        var token = timeoutSource.Token;
+        CancellationTokenSource? timeoutSource = null;
+        CancellationTokenRegistration callerRegistration = default;
+        var token = CancellationToken.None;
 
         var keep = true;
         var reason = "released";
         Task<ReadOnlyMemory<byte>>? pending = null;
         try
         {
+            // Inside the try: whatever fails from here on, the finally below still returns the instance.
+            timeoutSource = new CancellationTokenSource(timeout, _time);
+            callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
+            token = timeoutSource.Token;
             var call = lease.Instance.InvokeAsync(request, token);
             if (call.IsCompletedSuccessfully)
             {
@@ -167,28 +187,21 @@ internal sealed partial class FunctionExecutor
 
             pending = call.AsTask();
 
-            // WaitAsync returns when the token fires even if the function ignores it; the instance is then abandoned
-            // (kept if the call later ends by honouring the token, destroyed otherwise: see ReleaseWhenDone).
+            // WaitAsync returns when the token fires even if the function ignores it; the instance is then returned in
+            // the background (see PoolManager.ReleaseAfterInterrupt).
             var output = await pending.WaitAsync(token).ConfigureAwait(false);
             pending = null;
             return output;
         }
         catch (OperationCanceledException ex) when (token.IsCancellationRequested)
         {
-            if (pending is { IsCompleted: false })
-            {
-                pool.ReleaseWhenDone(lease.Slot, pending, _keepAlive.OnCompleted(function, request.Tenant));
-                pending = null;
-                keep = false;
-                reason = "abandoned";
-            }
-            else
-            {
-                // The call ended while we gave up on it: its outcome decides the instance's fate.
-                keep = pending is null || PoolManager.CallLeftInstanceUsable(pending);
-                reason = keep ? "released" : "died";
-                pending = null;
-            }
+            // Timed out or cancelled: the instance is reused only if its provider confirms the work stopped (in the
+            // background; this caller does not wait for it). A call that already ended passes on its outcome.
+            var running = pending is { IsCompleted: false } ? pending : null;
+            var endedUsable = running is null && (pending is null || PoolManager.CallLeftInstanceUsable(pending));
+            pool.ReleaseAfterInterrupt(lease.Slot, running, endedUsable, _keepAlive.OnCompleted(function, request.Tenant));
+            pending = null;
+            reason = "abandoned";
 
             if (cancellationToken.IsCancellationRequested)
             {
@@ -216,11 +229,15 @@ internal sealed partial class FunctionExecutor
             Log.InstanceDied(_logger, lease.Instance.Id, function.Name, request.InvocationId, ex);
             throw;
         }
+        catch (Exception) when (timeoutSource is null)
+        {
+            throw; // the timeout could not be armed: the instance never ran anything and goes back as it was
+        }
         catch (Exception ex)
         {
             pending = null;
             keep = false;
-            reason = "provider fault";
+            reason = "provider_fault";
             if (ex is OperationCanceledException)
             {
                 // Cancelled by something other than our token: the function's own fault.
@@ -238,6 +255,8 @@ internal sealed partial class FunctionExecutor
         }
         finally
         {
+            callerRegistration.Dispose();
+            timeoutSource?.Dispose();
             frame.End();
             if (reason != "abandoned")
             {

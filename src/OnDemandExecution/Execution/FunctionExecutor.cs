@@ -37,6 +37,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
     private readonly CapabilityRouter _router;
     private readonly IdempotencyCoordinator _idempotency;
     private readonly Func<FunctionDefinition, InvocationRequest, CancellationToken, ValueTask<InvocationResult>> _invokeCore;
+    private readonly TenantCallLimiter _tenantCalls;
 
     public FunctionExecutor(
         IFunctionCatalog catalog,
@@ -83,6 +84,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         _idempotency = idempotency ?? new IdempotencyCoordinator(
             new MemoryIdempotencyCache(Options.Create(new IdempotencyOptions()), timeProvider), new InMemoryDependencyStateProvider(), timeProvider, metrics, loggerFactory);
         _invokeCore = InvokeCoreAsync;
+        _tenantCalls = new TenantCallLimiter(_options.CallsPerTenantLimit);
     }
 
     /// <summary>The sidecars of the running functions (for tests and diagnostics).</summary>
@@ -94,6 +96,9 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
     /// <summary>The idempotent-request path (for tests and diagnostics).</summary>
     internal IdempotencyCoordinator Idempotency => _idempotency;
 
+    /// <summary>The per-tenant call counts (for tests and diagnostics).</summary>
+    internal TenantCallLimiter TenantCalls => _tenantCalls;
+
     /// <summary>The gate of a function, for tests and diagnostics.</summary>
     internal FunctionGate GetGate(FunctionDefinition function) => _gates.GetOrAdd(function.Name, _createGate, function);
 
@@ -102,6 +107,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         ArgumentNullException.ThrowIfNull(request);
         if (!_catalog.TryGetFunction(request.FunctionName, out var function))
         {
+            CountRejection(null, request, "not_found");
             throw new FunctionNotFoundException($"No function named '{request.FunctionName}' is registered. Register it with AddFunction(...) or IFunctionCatalog.Register(...).")
             {
                 FunctionName = request.FunctionName,
@@ -111,6 +117,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         var maxPayload = function.MaxPayloadBytes ?? _options.DefaultMaxPayloadBytes;
         if (request.Payload.Length > maxPayload)
         {
+            CountRejection(function.Name, request, "payload_too_large");
             throw new PayloadTooLargeException($"The payload of {request.Payload.Length} bytes exceeds the {maxPayload}-byte limit of function '{function.Name}' (MaxPayloadBytes).")
             {
                 FunctionName = function.Name,
@@ -119,7 +126,12 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
             };
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            CountRejection(function.Name, request, "cancelled");
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         if (function.Idempotency is not null)
         {
             return await _idempotency.InvokeAsync(function, request, _invokeCore, cancellationToken).ConfigureAwait(false);
@@ -127,6 +139,24 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
 
         return await InvokeCoreAsync(function, request, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Counts a request refused before it started in <c>ondemand.invocations</c> under its outcome, so error rates include
+    /// it. An unknown function's name comes from the caller, so it is tagged <see cref="UnknownFunctionTag"/> (bounded
+    /// cardinality) and only logged in full.
+    /// </summary>
+    private void CountRejection(string? functionName, InvocationRequest request, string outcome)
+    {
+        _metrics.Invocations.Add(
+            1,
+            new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.FunctionNameTag, functionName ?? UnknownFunctionTag),
+            new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StartKindTag, "none"),
+            new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.OutcomeTag, outcome));
+        Log.Rejected(_logger, functionName ?? request.FunctionName, request.InvocationId, outcome);
+    }
+
+    /// <summary>The <c>function.name</c> tag of requests for a function that is not registered.</summary>
+    internal const string UnknownFunctionTag = "(unknown)";
 
     public IReadOnlyList<CapabilityCandidate> Rank(string capability, TenantId tenant = default) => _router.Rank(capability, tenant);
 
@@ -166,7 +196,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         }
         catch (Exception ex)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             throw;
         }
     }

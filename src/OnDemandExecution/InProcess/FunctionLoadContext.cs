@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.Loader;
 
@@ -19,6 +20,7 @@ internal sealed class FunctionLoadContext : AssemblyLoadContext
         _resolver = new AssemblyDependencyResolver(assemblyPath);
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Created only for AssemblyFunctionCode, whose constructor requires unreferenced code.")]
     protected override Assembly? Load(AssemblyName assemblyName)
     {
         if (string.Equals(assemblyName.Name, ContractAssemblyName, StringComparison.Ordinal))

@@ -14,6 +14,7 @@ internal sealed class InProcessInstance : IInstance
     private FunctionLoadContext? _loadContext;
     private string? _functionName;
     private int _disposed;
+    private Task? _running; // the last call that did not complete synchronously (for StopWorkAsync)
 
     public InProcessInstance(string id, IServiceProvider services)
     {
@@ -77,7 +78,43 @@ internal sealed class InProcessInstance : IInstance
             throw Wrap(ex);
         }
 
-        return call.IsCompletedSuccessfully ? call : AwaitAsync(call, cancellationToken);
+        if (call.IsCompletedSuccessfully)
+        {
+            return call;
+        }
+
+        var running = AwaitAsync(call, cancellationToken).AsTask();
+        _running = running;
+        return new ValueTask<ReadOnlyMemory<byte>>(running);
+    }
+
+    /// <summary>Not disposed (an in-process instance dies only by being disposed).</summary>
+    public bool IsAlive => Volatile.Read(ref _disposed) == 0;
+
+    /// <summary>
+    /// True once the interrupted call's task has completed (the handler returned or threw): in-process there is nothing
+    /// else to stop. A handler that ignores its token keeps running, so this waits for it until
+    /// <paramref name="cancellationToken"/> fires, and then reports false.
+    /// </summary>
+    public async ValueTask<bool> StopWorkAsync(CancellationToken cancellationToken)
+    {
+        var running = Volatile.Read(ref _running);
+        if (running is null || running.IsCompleted)
+        {
+            return Volatile.Read(ref _disposed) == 0;
+        }
+
+        try
+        {
+            await ((Task)running).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                .WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+
+        return Volatile.Read(ref _disposed) == 0;
     }
 
     public async ValueTask<bool> RecycleAsync(CancellationToken cancellationToken)
@@ -129,6 +166,12 @@ internal sealed class InProcessInstance : IInstance
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Loading function assemblies is inherently dynamic; documented as not trim-safe.")]
     [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Loading function assemblies is inherently dynamic; documented as not trim-safe.")]
+    // Reached only for AssemblyFunctionCode, whose creation carries RequiresUnreferencedCode and RequiresDynamicCode:
+    // an application that registers one has been warned; one that does not never gets here.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only for AssemblyFunctionCode, whose constructor requires unreferenced code.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2072", Justification = "Only for AssemblyFunctionCode, whose constructor requires unreferenced code.")]
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Only for AssemblyFunctionCode, whose constructor requires unreferenced code.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Only for AssemblyFunctionCode, whose constructor requires dynamic code.")]
     private void LoadAssembly(string functionName, AssemblyFunctionCode code)
     {
         var path = Path.GetFullPath(code.AssemblyPath);

@@ -69,6 +69,9 @@ internal sealed class InstanceSlot
 
     public long LastUsedTimestamp { get; set; }
 
+    /// <summary>When a warm instance was created, recycled or last found healthy (<see cref="TimeProvider"/> timestamp).</summary>
+    public long LastCheckedTimestamp { get; set; }
+
     public long Word => Volatile.Read(ref _word.Value);
 
     public InstanceState State => StateOf(Word);

@@ -19,8 +19,9 @@ internal sealed class PoolKey
 {
     private InstanceSlot[] _members = [];
 
-    public PoolKey(int id, TenantId tenant, string function, object? owner = null)
+    public PoolKey(int id, TenantId tenant, string function, object? owner = null, TenantUsage? usage = null)
     {
+        Usage = usage ?? new TenantUsage();
         if (id is <= 0 or > InstanceSlot.MaxKeyId)
         {
             throw new ArgumentOutOfRangeException(nameof(id), id, "Key ids run from 1 to InstanceSlot.MaxKeyId.");
@@ -34,6 +35,9 @@ internal sealed class PoolKey
     }
 
     public int Id { get; }
+
+    /// <summary>The tenant's instance count, shared by all of the tenant's keys of one allocator.</summary>
+    public TenantUsage Usage { get; }
 
     public TenantId Tenant { get; }
 
@@ -78,10 +82,40 @@ internal sealed class PoolKey
             Array.Copy(current, at + 1, next, at, current.Length - at - 1);
             if (Interlocked.CompareExchange(ref _members, next, current) == current)
             {
+                Usage.Release(); // it left the tenant
                 return;
             }
         }
     }
 
     public override string ToString() => $"{Tenant}/{Function}";
+}
+
+/// <summary>
+/// How many instances one tenant holds (assigned to any of its keys, whatever their state), against
+/// <see cref="OnDemandExecutionOptions.MaxInstancesPerTenant"/>. A start reserves one before its instance joins a key;
+/// the instance gives it back when it leaves the key (retired or destroyed).
+/// </summary>
+internal sealed class TenantUsage
+{
+    private int _instances;
+
+    public int Instances => Volatile.Read(ref _instances);
+
+    /// <summary>Reserves one instance unless <paramref name="limit"/> are held.</summary>
+    public bool TryReserve(int limit)
+    {
+        int current;
+        while ((current = Volatile.Read(ref _instances)) < limit)
+        {
+            if (Interlocked.CompareExchange(ref _instances, current + 1, current) == current)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public void Release() => Interlocked.Decrement(ref _instances);
 }

@@ -26,12 +26,104 @@ internal sealed partial class PoolManager
             return await AcquirePlacedAsync(placer, plan, function, tenant, cancellationToken).ConfigureAwait(false);
         }
 
-        if (_slots.TryGetKey(tenant, function.Name, out var key) && _slots.TryAcquire(key, out var idle))
+        if (_slots.TryGetKey(tenant, function.Name, out var key))
         {
-            return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
+            // An idle instance that died while idle (its provider already knows) is destroyed and the next one tried;
+            // bounded, then a fresh start: the call never fails for an instance it did not use.
+            for (var attempt = 0; attempt < 4 && _slots.TryAcquire(key, out var idle); attempt++)
+            {
+                if (IsClaimedAlive(idle))
+                {
+                    return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
+                }
+            }
         }
 
         return await AcquireFreshAsync(function, tenant, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reserves one of the tenant's <see cref="OnDemandExecutionOptions.MaxInstancesPerTenant"/> instances for a start;
+    /// at the limit, evicts the tenant's own least recently used idle instance and tries again. False when all of them
+    /// are in use.
+    /// </summary>
+    private bool ReserveForTenant(PoolKey key)
+    {
+        var limit = _options.InstancesPerTenantLimit;
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            if (key.Usage.TryReserve(limit))
+            {
+                return true;
+            }
+
+            if (!TryEvictIdleOf(key.Tenant))
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Destroys the tenant's least recently used idle instance; false when it has none.</summary>
+    private bool TryEvictIdleOf(TenantId tenant)
+    {
+        InstanceSlot? oldest = null;
+        long oldestWord = 0;
+        foreach (var key in _slots.Keys)
+        {
+            if (key.Tenant != tenant)
+            {
+                continue;
+            }
+
+            foreach (var member in key.Members)
+            {
+                var word = member.Word;
+                if (InstanceSlot.LowMatches(word, key.LoadedLow) && !member.Provisioned && (oldest is null || member.LastUsedTimestamp < oldest.LastUsedTimestamp)) // a provisioned floor is never evicted
+                {
+                    oldest = member;
+                    oldestWord = word;
+                }
+            }
+        }
+
+        if (oldest is not null && oldest.TryTransition(oldestWord, InstanceState.Destroyed, out _))
+        {
+            Destroy(oldest, "evicted (tenant limit)");
+            return true;
+        }
+
+        return oldest is not null; // lost a race for it: worth another look
+    }
+
+    /// <summary>
+    /// Whether a just-claimed idle instance is alive (<see cref="IInstance.IsAlive"/>, a cheap flag); a dead one is
+    /// destroyed here and false returned.
+    /// </summary>
+    private bool IsClaimedAlive(InstanceSlot claimed)
+    {
+        var instance = claimed.Instance!;
+        bool alive;
+        try
+        {
+            alive = instance.IsAlive;
+        }
+        catch (Exception)
+        {
+            alive = false; // a liveness flag that throws says nothing good
+        }
+
+        if (alive)
+        {
+            return true;
+        }
+
+        Log.IdleInstanceDead(_logger, instance.Id);
+        claimed.Transition(InstanceState.Busy, InstanceState.Destroyed);
+        Destroy(claimed, "died idle");
+        return false;
     }
 
     /// <summary>A warming-pool instance assigned and loaded now, else a cold start; busy and owned by the caller.</summary>
@@ -44,6 +136,33 @@ internal sealed partial class PoolManager
     private async ValueTask<PoolLease> AcquireFreshAsync(FunctionDefinition function, TenantId tenant, CancellationToken cancellationToken, InstanceSlot? taken = null, InstanceLocation? coldAt = null, int deadWarmRetries = 2)
     {
         var key = _slots.GetOrAddKey(tenant, function.Name);
+        if (!ReserveForTenant(key))
+        {
+            if (taken is not null)
+            {
+                _slots.RepoolWarm(taken);
+            }
+
+            var limit = _options.InstancesPerTenantLimit;
+            if (limit >= _options.MaxInstances)
+            {
+                // The tenant's share is the whole host: that is the host's limit.
+                throw new InstanceCapacityExceededException(
+                    $"A new instance is needed but {nameof(OnDemandExecutionOptions.MaxInstances)} ({_options.MaxInstances}) instances exist and none is idle. Raise {nameof(OnDemandExecutionOptions.MaxInstances)} or lower the functions' MaxConcurrency.")
+                {
+                    MaxInstances = _options.MaxInstances,
+                };
+            }
+
+            throw new TenantLimitExceededException(
+                $"Tenant '{tenant}' holds {limit} instances ({nameof(OnDemandExecutionOptions.MaxInstancesPerTenant)}) and none of them is idle; function '{function.Name}' cannot start another. Retry later, or raise {nameof(OnDemandExecutionOptions.MaxInstancesPerTenant)}.")
+            {
+                Tenant = tenant,
+                LimitName = nameof(OnDemandExecutionOptions.MaxInstancesPerTenant),
+                Limit = limit,
+            };
+        }
+
         var kind = StartKind.WarmPool;
         var provisioning = TimeSpan.Zero;
         var requiredMemory = function.MemoryMb ?? 0;
@@ -62,7 +181,17 @@ internal sealed partial class PoolManager
             {
                 spec = spec with { PreferredLocation = coldAt };
             }
-            slot = await CreateSlotAsync(spec, "cold start", mayEvict: true, cancellationToken).ConfigureAwait(false);
+
+            try
+            {
+                slot = await CreateSlotAsync(spec, "cold start", mayEvict: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                key.Usage.Release(); // it never joined the key
+                throw;
+            }
+
             _slots.Assign(slot, key, InstanceState.Provisioning);
             provisioning = _time.GetElapsedTime(started);
         }

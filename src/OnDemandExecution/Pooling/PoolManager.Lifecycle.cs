@@ -21,9 +21,9 @@ internal sealed partial class PoolManager
         }
         catch (Exception ex)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             slot.Transition(InstanceState.Assigned, InstanceState.Destroyed);
-            Destroy(slot, "load failed");
+            Destroy(slot, "load_failed");
             if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
                 throw;
@@ -56,15 +56,15 @@ internal sealed partial class PoolManager
         activity?.SetTag(OnDemandExecutionDiagnostics.ProviderTag, _provider.Name);
         var started = _time.GetTimestamp();
         using var timeout = new CancellationTokenSource(_options.InstanceStartTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _shutdown.Token);
         try
         {
-            slot.Instance = await _provider.CreateAsync(spec, linked.Token).ConfigureAwait(false)
+            slot.Instance = await CreateWithinAsync(spec, linked.Token).ConfigureAwait(false)
                 ?? throw new InstanceProviderException($"Provider '{_provider.Name}' returned no instance.") { ProviderName = _provider.Name };
         }
         catch (Exception ex)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             slot.Transition(InstanceState.Provisioning, InstanceState.Destroyed);
             _slots.Return(slot);
             Interlocked.Decrement(ref _liveInstances);
@@ -80,6 +80,12 @@ internal sealed partial class PoolManager
                 throw new InstanceProviderException(
                     $"Provider '{_provider.Name}' did not create an instance within {nameof(OnDemandExecutionOptions.InstanceStartTimeout)} ({_options.InstanceStartTimeout}).",
                     ex)
+                { ProviderName = _provider.Name };
+            }
+
+            if (ex is OperationCanceledException && IsDisposed)
+            {
+                throw new InstanceProviderException($"Provider '{_provider.Name}': instance creation stopped because the pools are stopping.", ex)
                 { ProviderName = _provider.Name };
             }
 
@@ -101,6 +107,49 @@ internal sealed partial class PoolManager
         activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, slot.Instance.Id);
         Log.InstanceCreated(_logger, slot.Instance.Id, _provider.Name, _time.GetElapsedTime(started).TotalMilliseconds, purpose);
         return slot;
+    }
+
+    /// <summary>
+    /// The provider's creation, given up on the caller's side when <paramref name="cancellationToken"/> fires (start
+    /// timeout, caller, stop) even if the provider ignores the token; an instance that arrives later is disposed.
+    /// </summary>
+    private async ValueTask<IInstance> CreateWithinAsync(InstanceSpec spec, CancellationToken cancellationToken)
+    {
+        var creating = _provider.CreateAsync(spec, cancellationToken);
+        if (creating.IsCompleted)
+        {
+            return await creating.ConfigureAwait(false);
+        }
+
+        var task = creating.AsTask();
+        try
+        {
+            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!task.IsCompleted)
+        {
+            Track(DisposeLateAsync(task));
+            throw;
+        }
+    }
+
+    private async Task DisposeLateAsync(Task<IInstance> creating)
+    {
+        IInstance? late;
+        try
+        {
+            late = await creating.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            return; // it failed after all: nothing to dispose
+        }
+
+        if (late is not null)
+        {
+            Log.LateInstanceDisposed(_logger, late.Id, _provider.Name);
+            await DisposeCoreAsync(late).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Reserves room for one more instance; at the limit, a demand (<paramref name="mayEvict"/>) evicts the least recently used idle one.</summary>
@@ -182,7 +231,12 @@ internal sealed partial class PoolManager
         }
     }
 
-    private async Task DisposeInstanceAsync(IInstance instance)
+    private Task DisposeInstanceAsync(IInstance instance) =>
+        IsDisposed && !_disposeClaims.TryAdd(instance, 0)
+            ? Task.CompletedTask // the stop already disposed it (its owner was stuck then)
+            : DisposeCoreAsync(instance);
+
+    private async Task DisposeCoreAsync(IInstance instance)
     {
         try
         {

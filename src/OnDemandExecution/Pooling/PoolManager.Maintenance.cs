@@ -9,10 +9,13 @@ namespace OnDemandExecution.Pooling;
 /// <summary>Maintenance passes: idle expiry, dead warm instances, warming-pool trim.</summary>
 internal sealed partial class PoolManager
 {
-    private async ValueTask ExpireIdleAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Retires every idle instance past its keep-alive. The retirements (a recycle can be as slow as a start) run in the
+    /// background: expiry never waits for them, for a refill or for anything the provider does.
+    /// </summary>
+    private void ExpireIdle()
     {
         var now = _time.GetTimestamp();
-        var expired = 0;
         foreach (var slot in _slots.Slots)
         {
             var word = slot.Word;
@@ -29,9 +32,12 @@ internal sealed partial class PoolManager
                 continue;
             }
 
-            expired++;
             Log.InstanceExpired(_logger, slot.Instance!.Id, slot.Function!.Name, idle.TotalSeconds);
-            await RetireAsync(slot, "expired", cancellationToken).ConfigureAwait(false);
+            var retiring = RetireAsync(slot, "expired", _shutdown.Token);
+            if (!retiring.IsCompleted)
+            {
+                Track(retiring.AsTask());
+            }
         }
     }
 
@@ -71,54 +77,111 @@ internal sealed partial class PoolManager
         Destroy(slot, reason);
     }
 
+    /// <summary>
+    /// Checks the health of the warming-pool instances not checked for <see cref="OnDemandExecutionOptions.HealthCheckInterval"/>,
+    /// at most <see cref="OnDemandExecutionOptions.MaxConcurrentHealthChecks"/> of them, in parallel, each within
+    /// <see cref="OnDemandExecutionOptions.HealthCheckTimeout"/> (longer counts as dead). The others stay in the pool, and
+    /// those under check count as present for the refill (no surplus is created while they are checked).
+    /// </summary>
     private async ValueTask DropDeadWarmAsync(CancellationToken cancellationToken)
     {
-        // Take them all out first: the warming pool is a stack, so one put back would be popped again at once.
-        var checking = new List<InstanceSlot>((int)WarmCount);
-        while (_slots.TryPopWarm(out var popped))
+        // The warming pool is a stack: pop synchronously (no await in between), keep the few that are due, and push the
+        // others straight back in their order, so they are out of reach for no longer than this loop.
+        var now = _time.GetTimestamp();
+        var limit = _options.MaxConcurrentHealthChecks;
+        List<InstanceSlot>? due = null;
+        List<InstanceSlot>? back = null;
+        while ((due?.Count ?? 0) < limit)
         {
-            checking.Add(popped);
+            Interlocked.Increment(ref _warmChecking); // counted before it leaves the pool: the deficit never sees it missing
+            if (!_slots.TryPopWarm(out var slot))
+            {
+                Interlocked.Decrement(ref _warmChecking);
+                break;
+            }
+
+            if (_time.GetElapsedTime(slot.LastCheckedTimestamp, now) >= _options.HealthCheckInterval)
+            {
+                (due ??= []).Add(slot);
+            }
+            else
+            {
+                (back ??= []).Add(slot);
+            }
         }
 
-        var next = 0;
+        if (back is not null)
+        {
+            for (var i = back.Count - 1; i >= 0; i--)
+            {
+                _slots.RepoolWarm(back[i]);
+                Interlocked.Decrement(ref _warmChecking);
+            }
+        }
+
+        if (IsDisposed)
+        {
+            DrainWarm("shutdown");
+        }
+
+        if (due is null)
+        {
+            return;
+        }
+
+        var checks = new Task[due.Count];
+        for (var i = 0; i < checks.Length; i++)
+        {
+            checks[i] = CheckWarmAsync(due[i]);
+            Track(checks[i]); // the stop waits for (or abandons) a check this pass stopped waiting for
+        }
+
+        await Task.WhenAll(checks).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Checks one warm instance popped from the pool (owned, still Warm), then repools or destroys it. Never throws.</summary>
+    private async Task CheckWarmAsync(InstanceSlot slot)
+    {
+        var instance = slot.Instance!;
+        var health = InstanceHealth.Dead;
+        Exception? error = null;
         try
         {
-            for (; next < checking.Count; next++)
+            using var bound = new CancellationTokenSource(_options.HealthCheckTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(bound.Token, _shutdown.Token);
+            var check = instance.CheckHealthAsync(linked.Token);
+            health = check.IsCompleted ? await check.ConfigureAwait(false) : await check.AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            error = ex; // failed, or wedged past the timeout (its check may still run: the instance is destroyed anyway)
+        }
+
+        try
+        {
+            if (health == InstanceHealth.Healthy && !IsDisposed)
             {
-                var slot = checking[next];
-                InstanceHealth health;
-                try
+                slot.LastCheckedTimestamp = _time.GetTimestamp();
+                _slots.RepoolWarm(slot);
+                if (IsDisposed)
                 {
-                    health = await slot.Instance!.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+                    DrainWarm("shutdown");
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            }
+            else
+            {
+                if (!IsDisposed)
                 {
-                    health = InstanceHealth.Dead;
+                    Log.HealthCheckFailed(_logger, instance.Id, _options.HealthCheckTimeout.TotalMilliseconds, error);
                 }
 
-                if (health == InstanceHealth.Healthy)
-                {
-                    _slots.RepoolWarm(slot);
-                }
-                else
-                {
-                    slot.Transition(InstanceState.Warm, InstanceState.Destroyed);
-                    Destroy(slot, "unhealthy");
-                }
+                slot.Transition(InstanceState.Warm, InstanceState.Destroyed);
+                Destroy(slot, IsDisposed ? "shutdown" : "unhealthy");
             }
         }
         finally
         {
-            // Stopped early (cancelled): the unchecked ones go back as they were.
-            for (; next < checking.Count; next++)
-            {
-                _slots.RepoolWarm(checking[next]);
-            }
-
-            if (IsDisposed)
-            {
-                DrainWarm("shutdown");
-            }
+            Interlocked.Decrement(ref _warmChecking);
         }
     }
 

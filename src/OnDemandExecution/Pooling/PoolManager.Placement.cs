@@ -26,6 +26,11 @@ internal sealed partial class PoolManager
 
             if (idle.TryClaim(idleWord))
             {
+                if (!IsClaimedAlive(idle))
+                {
+                    continue;
+                }
+
                 placer.RecordDecision(plan, PlacementKind.WarmBest, idle.Instance, idle.Instance?.Location, idleCost, double.NaN);
                 lease = new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
                 return true;
@@ -86,6 +91,11 @@ internal sealed partial class PoolManager
             {
                 if (idle.TryClaim(idleWord))
                 {
+                    if (!IsClaimedAlive(idle))
+                    {
+                        continue;
+                    }
+
                     placer.RecordDecision(plan, PlacementKind.WarmBest, idle.Instance, idle.Instance?.Location, idleCost, coldCost);
                     return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
                 }
@@ -121,6 +131,11 @@ internal sealed partial class PoolManager
             {
                 if (idle.TryClaim(idleWord))
                 {
+                    if (!IsClaimedAlive(idle))
+                    {
+                        continue;
+                    }
+
                     placer.RecordDecision(plan, PlacementKind.WarmOther, idle.Instance, idle.Instance?.Location, idleCost, coldCost);
                     return new PoolLease(idle, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
                 }
@@ -139,7 +154,7 @@ internal sealed partial class PoolManager
         }
 
         placer.RecordDecision(plan, PlacementKind.Fallback, null, null, double.NaN, double.NaN);
-        if (_slots.TryGetKey(tenant, function.Name, out var fallbackKey) && _slots.TryAcquire(fallbackKey, out var any))
+        if (_slots.TryGetKey(tenant, function.Name, out var fallbackKey) && _slots.TryAcquire(fallbackKey, out var any) && IsClaimedAlive(any))
         {
             return new PoolLease(any, StartKind.Warm, TimeSpan.Zero, TimeSpan.Zero);
         }

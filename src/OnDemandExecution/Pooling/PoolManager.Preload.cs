@@ -26,6 +26,10 @@ internal sealed partial class PoolManager
         }
 
         ObjectDisposedException.ThrowIf(IsDisposed, this);
+
+        // A preload is background work a policy starts, often from inside a call: a trace of its own, linked to that call.
+        using var activity = ActivityExtensions.StartBackground(OnDemandExecutionDiagnostics.PreloadActivity);
+        activity?.SetTag(OnDemandExecutionDiagnostics.FunctionNameTag, function.Name);
         var missing = count - (_slots.TryGetKey(tenant, function.Name, out var key) ? SlotAllocator.CountKey(key).Idle : 0);
         var loaded = 0;
 
@@ -44,6 +48,11 @@ internal sealed partial class PoolManager
             try
             {
                 await Task.WhenAll(starts).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                activity.Fail(ex);
+                throw;
             }
             finally
             {

@@ -31,17 +31,41 @@ internal sealed partial class PoolManager
     /// <summary>The floors this pool keeps (for validation: their sum must fit <see cref="OnDemandExecutionOptions.MaxInstances"/>).</summary>
     public ICollection<FunctionDefinition> ProvisionedFunctions => _provisioned.Values;
 
+    private Task _provisioning = Task.CompletedTask; // the floors' pass in flight (one at a time)
+
+    /// <summary>Starts a pass over the floors unless one is running (or there is nothing to do); returns the pass in flight.</summary>
+    private Task StartProvisioning()
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _provisioning);
+            if (!current.IsCompleted)
+            {
+                return current;
+            }
+
+            if ((_provisioned.IsEmpty && Volatile.Read(ref _provisionedLive) == 0) || IsDisposed)
+            {
+                return Task.CompletedTask; // nothing provisioned, nothing to release: allocate nothing
+            }
+
+            var starter = new Task<Task>(() => MaintainProvisionedAsync(_shutdown.Token).AsTask());
+            var pass = starter.Unwrap();
+            if (Interlocked.CompareExchange(ref _provisioning, pass, current) == current)
+            {
+                Track(pass);
+                starter.Start(TaskScheduler.Default);
+                return pass;
+            }
+        }
+    }
+
     /// <summary>
     /// One pass over the floors: the surplus of a lowered or closed floor becomes on-demand (idle ones now, busy ones at a
     /// later pass), idle on-demand instances of a floor short of its count are adopted, and the rest are loaded.
     /// </summary>
     private async ValueTask MaintainProvisionedAsync(CancellationToken cancellationToken)
     {
-        if (_provisioned.IsEmpty && Volatile.Read(ref _provisionedLive) == 0)
-        {
-            return; // nothing provisioned, nothing to release: the pass costs one read
-        }
-
         var now = _time.GetLocalNow();
         var wanted = new Dictionary<(TenantId, string), (FunctionDefinition Function, int Count)>();
         foreach (var function in _provisioned.Values)
@@ -141,7 +165,7 @@ internal sealed partial class PoolManager
                     }
                 }
             }
-            catch (Exception ex) when (ex is OnDemandExecutionException or ObjectDisposedException)
+            catch (Exception ex) when (ex is OnDemandExecutionException or ObjectDisposedException or OperationCanceledException)
             {
                 // The next pass retries; the failure is logged (and counted for the health check) where it happened.
                 Log.ProvisioningFailed(_logger, function.Name, tenant.Value, missing, ex);

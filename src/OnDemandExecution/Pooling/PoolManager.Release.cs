@@ -34,7 +34,7 @@ internal sealed partial class PoolManager
                 throw new InvalidOperationException($"Instance slot {slot.Index} changed while its owner released it.");
             }
 
-            Track(RetireAsync(slot, "no keep-alive", _shutdown.Token).AsTask());
+            Track(RetireAsync(slot, "no_keep_alive", _shutdown.Token).AsTask());
             return;
         }
 
@@ -51,30 +51,71 @@ internal sealed partial class PoolManager
     }
 
     /// <summary>
-    /// The invocation gave up on a still-running call: once the call returns, keep the instance if the call ended by
-    /// honouring its cancellation, else destroy it.
+    /// A call on this busy instance timed out or was cancelled: the caller has its answer, and the instance is returned
+    /// in the background. It is reused only if its provider confirms that the call's work stopped
+    /// (<see cref="IInstance.StopWorkAsync"/>, within <see cref="OnDemandExecutionOptions.StopWorkTimeout"/>) and the
+    /// call itself ended by honouring its cancellation; otherwise it is destroyed.
     /// </summary>
+    /// <param name="slot">The busy slot, owned by the caller until this returns.</param>
+    /// <param name="runningCall">The call if it had not ended when the caller gave up on it, else null.</param>
+    /// <param name="endedUsable">For a call that had ended: whether its outcome left the instance usable.</param>
+    /// <param name="keepAlive">The keep-alive if it is reused.</param>
     /// <remarks>
-    /// The invocation stops waiting as soon as its token fires, which is usually before the function has seen the same
-    /// token (cancellation callbacks run one after another, and the function's completion may be posted), so a call
-    /// still running at that moment is not yet proof that the function ignores cancellation: its outcome is.
+    /// A call that ended by honouring its token is not proof that its work stopped: a provider's invoke may stop waiting
+    /// while the guest program runs on (the KVM guest kept a CPU busy and timed out every later call it served), hence
+    /// the provider's confirmation. A call that ran on regardless (even to success) ignored its timeout, and its
+    /// instance is not trusted again.
     /// </remarks>
-    public void ReleaseWhenDone(InstanceSlot slot, Task runningCall, TimeSpan keepAlive)
+    public void ReleaseAfterInterrupt(InstanceSlot slot, Task? runningCall, bool endedUsable, TimeSpan keepAlive)
     {
-        Log.InstanceAbandoned(_logger, slot.Instance!.Id);
-        Track(runningCall.ContinueWith(
-            static (call, state) =>
+        if (runningCall is not null)
+        {
+            Log.InstanceAbandoned(_logger, slot.Instance!.Id);
+        }
+
+        Track(ReleaseAfterInterruptAsync(slot, runningCall, endedUsable, keepAlive));
+    }
+
+    private async Task ReleaseAfterInterruptAsync(InstanceSlot slot, Task? runningCall, bool endedUsable, TimeSpan keepAlive)
+    {
+        var instance = slot.Instance!;
+        var keep = false;
+        Exception? error = null;
+        using (var bound = new CancellationTokenSource(_options.StopWorkTimeout, _time))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(bound.Token, _shutdown.Token))
+        {
+            try
             {
-                var (self, s, keepAlive) = ((PoolManager, InstanceSlot, TimeSpan))state!;
-                // Kept only if it ended by honouring the cancellation; a call that ran on regardless (even to success)
-                // ignored its timeout, and its instance is not trusted again.
-                var honoured = call.IsCanceled || call.Exception?.InnerException is OperationCanceledException;
-                self.Release(s, keep: honoured, honoured ? "released" : "abandoned", keepAlive);
-            },
-            (this, slot, keepAlive),
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default));
+                var stopping = instance.StopWorkAsync(linked.Token);
+                var stopped = stopping.IsCompleted ? await stopping.ConfigureAwait(false) : await stopping.AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
+                if (stopped && runningCall is not null)
+                {
+                    // Confirmed stopped: the call must end too (the instance serves one call at a time), by honouring its token.
+                    await runningCall.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)
+                        .WaitAsync(linked.Token).ConfigureAwait(false);
+                    endedUsable = runningCall.IsCanceled || runningCall.Exception?.InnerException is OperationCanceledException;
+                }
+
+                keep = stopped && endedUsable;
+            }
+            catch (Exception ex)
+            {
+                error = ex; // the provider failed to stop it, or did not answer in time: not reused
+            }
+        }
+
+        if (!keep)
+        {
+            Log.WorkNotStopped(_logger, instance.Id, error);
+        }
+
+        if (runningCall is not null && !runningCall.IsCompleted)
+        {
+            // Destroyed while the call still runs: the instance's disposal is what stops it; observe its end.
+            _ = runningCall.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        Release(slot, keep, keep ? "released" : "work not stopped", keepAlive);
     }
 
     /// <summary>

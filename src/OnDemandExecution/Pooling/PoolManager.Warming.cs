@@ -12,6 +12,7 @@ internal sealed partial class PoolManager
     /// <summary>Pools an owned slot as warm (from Provisioning or Recycling); after shutdown began, drains the pool again.</summary>
     private void EnqueueWarm(InstanceSlot slot, InstanceState from)
     {
+        slot.LastCheckedTimestamp = _time.GetTimestamp(); // new or just scrubbed: not due for a health check yet
         _slots.PushWarm(slot, from);
         if (IsDisposed)
         {
@@ -49,24 +50,29 @@ internal sealed partial class PoolManager
                 return Task.CompletedTask; // nothing to do: allocate nothing (every non-warm start asks)
             }
 
-            var starter = new Task<Task>(() => RefillLoopAsync(_shutdown.Token));
+            // The refill is shared by every caller that waits for it: its spans form a trace of their own, linked to the
+            // span that started it, instead of joining whichever call happened to start it.
+            var trigger = Activity.Current?.Context ?? default;
+            var starter = new Task<Task>(() => RefillLoopAsync(trigger, _shutdown.Token));
             var refill = starter.Unwrap();
             if (Interlocked.CompareExchange(ref _refill, refill, current) == current)
             {
                 Track(refill);
-                starter.Start(TaskScheduler.Default);
+                ActivityExtensions.StartDetached(static s => s.Start(TaskScheduler.Default), starter);
                 return refill;
             }
         }
     }
 
-    /// <summary>How many instances the warming pool lacks, counting creations in flight.</summary>
-    private int WarmDeficit() => WarmingPoolTarget - (int)WarmCount - Volatile.Read(ref _warmProvisioning);
+    /// <summary>How many instances the warming pool lacks, counting creations in flight and instances under a health check.</summary>
+    private int WarmDeficit() => WarmingPoolTarget - (int)WarmCount - Volatile.Read(ref _warmProvisioning) - Volatile.Read(ref _warmChecking);
 
     private long WarmCount => _slots.WarmCount;
 
-    private async Task RefillLoopAsync(CancellationToken cancellationToken)
+    private async Task RefillLoopAsync(ActivityContext trigger, CancellationToken cancellationToken)
     {
+        using var activity = ActivityExtensions.StartBackground(OnDemandExecutionDiagnostics.RefillActivity, trigger);
+        activity?.SetTag(OnDemandExecutionDiagnostics.ProviderTag, _provider.Name);
         while (!IsDisposed)
         {
             var deficit = WarmDeficit();

@@ -18,7 +18,7 @@ namespace OnDemandExecution.Pooling;
 /// and a release take no lock and allocate nothing. This class adds what is slow or asynchronous around it: creating,
 /// loading, recycling and destroying instances through the provider, capacity, refills and maintenance.
 /// </remarks>
-internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposable
+internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposable, IDisposable
 {
     private readonly IInstanceProvider _provider;
     private readonly OnDemandExecutionOptions _options;
@@ -37,6 +37,7 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
     private long _destroyed;
     private long _recycled;
     private int _warmProvisioning; // warming-pool creations in flight
+    private int _warmChecking; // warming-pool instances out of the pool for a health check
     private Task _refill = Task.CompletedTask; // the warming-pool refill in flight (one at a time)
     private int _disposed;
     private int _warmTarget;
@@ -138,52 +139,40 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
             return;
         }
 
-        await ExpireIdleAsync(cancellationToken).ConfigureAwait(false);
-        await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
-        TrimWarm();
-        await MaintainProvisionedAsync(cancellationToken).ConfigureAwait(false);
+        await RunMaintenancePassAsync(cancellationToken).ConfigureAwait(false);
+        await StartProvisioning().WaitAsync(cancellationToken).ConfigureAwait(false);
         await StartRefill().WaitAsync(cancellationToken).ConfigureAwait(false);
-        NoteMaintenanceCompleted();
+        NoteMaintenanceCompleted(); // this pass waited for its refill: the warming pool is judged after it
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// One maintenance pass as the background service runs it: idle expiry, health checks of the warming pool (bounded
+    /// by <see cref="OnDemandExecutionOptions.HealthCheckTimeout"/>), trim, and a refill started but not waited for, so
+    /// that the next pass's expiry never waits behind provisioning.
+    /// </summary>
+    internal async ValueTask RunMaintenancePassAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (IsDisposed)
         {
             return;
         }
 
-        await _shutdown.CancelAsync().ConfigureAwait(false);
-
-        // Sweep every slot no one owns. Busy/Assigned ones are destroyed by their owner on release, Provisioning ones by
-        // their creator, Recycling ones by the retiring maintenance pass, warm ones popped by a health check by that
-        // check: each of them checks the flag after publishing.
-        DrainWarm("shutdown");
-        foreach (var slot in _slots.Slots)
+        using var activity = ActivityExtensions.StartBackground(OnDemandExecutionDiagnostics.MaintenanceActivity);
+        try
         {
-            var word = slot.Word;
-            if (InstanceSlot.StateOf(word) == InstanceState.Loaded && slot.TryTransition(word, InstanceState.Destroyed, out _))
-            {
-                Destroy(slot, "shutdown");
-            }
+            ExpireIdle();
+            await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
+            TrimWarm();
+            _ = StartProvisioning(); // the provisioned floors, in the background like the refill
+            _ = StartRefill();
+            NoteMaintenanceCompleted();
         }
-
-        while (!_background.IsEmpty)
+        catch (Exception ex)
         {
-            try
-            {
-                await Task.WhenAll(_background.Keys).ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // Failures were logged where they happened; shutting down goes on.
-            }
+            activity.Fail(ex);
+            throw;
         }
-
-        Log.PoolStopped(_logger, Volatile.Read(ref _destroyed));
-        _shutdown.Dispose();
     }
-
 
     private void Track(Task task)
     {

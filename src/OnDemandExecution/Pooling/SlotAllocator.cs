@@ -42,6 +42,7 @@ internal sealed class SlotAllocator
     private readonly int _firstBits;
     private readonly InstanceSlot[]?[] _segments = new InstanceSlot[SegmentCount][];
     private readonly ConcurrentDictionary<ActiveKey, PoolKey> _keys = new();
+    private readonly ConcurrentDictionary<TenantId, TenantUsage> _tenants = new();
     private PaddedLong _freeHead;  // Treiber stack of free slot indices: (version << 32) | (index + 1)
     private PaddedLong _warmHead;  // Treiber stack of warm slot indices
     private PaddedLong _warmCount;
@@ -268,7 +269,7 @@ internal sealed class SlotAllocator
             throw new InvalidOperationException($"More than {InstanceSlot.MaxKeyId} distinct (tenant, function) pairs were pooled in this process.");
         }
 
-        return _keys.GetOrAdd(id, new PoolKey(next, tenant, function, this));
+        return _keys.GetOrAdd(id, new PoolKey(next, tenant, function, this, _tenants.GetOrAdd(tenant, static _ => new TenantUsage())));
     }
 
     /// <summary>The active pool of a (tenant, function) if it was ever used (lock-free read).</summary>

@@ -24,7 +24,7 @@ internal sealed class RunningSidecar
     /// <summary>The one tenant it serves.</summary>
     public TenantId Tenant { get; }
 
-    /// <summary>What the sidecar's instance loads (named "sidecar.{name}").</summary>
+    /// <summary>What the sidecar's instance loads (named "sidecar:{name}", a name no registered function can have, so their pools never meet).</summary>
     public FunctionDefinition PoolDefinition { get; }
 
     public Task<SidecarInstance> Ready => _ready.Task;

@@ -18,12 +18,13 @@ namespace OnDemandExecution.Sidecars;
 /// Bookkeeping takes one lock; it is off the path of functions without sidecars (the executor never calls in for them)
 /// except for <see cref="OnInstanceRetired"/>, which returns without locking while no primary is bound.
 /// </remarks>
-internal sealed class SidecarManager : IAsyncDisposable
+internal sealed class SidecarManager : IAsyncDisposable, IDisposable
 {
     private readonly PoolManager _pool; // sidecars without a provider of their own run on the default provider's pool
     private readonly ProviderPools _pools;
     private readonly OnDemandExecutionOptions _options;
     private readonly OnDemandMetrics _metrics;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly object _lock = new();
     private readonly Dictionary<object, RunningSidecar> _shared = [];
@@ -33,8 +34,9 @@ internal sealed class SidecarManager : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private int _boundPrimaries;
 
-    public SidecarManager(ProviderPools pools, IOptions<OnDemandExecutionOptions> options, OnDemandMetrics metrics, ILoggerFactory? loggerFactory = null)
+    public SidecarManager(ProviderPools pools, IOptions<OnDemandExecutionOptions> options, OnDemandMetrics metrics, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
+        _time = timeProvider ?? TimeProvider.System;
         ArgumentNullException.ThrowIfNull(pools);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(metrics);
@@ -90,7 +92,7 @@ internal sealed class SidecarManager : IAsyncDisposable
 
                 if (key is null || !_shared.TryGetValue(key, out var sidecar))
                 {
-                    var poolDefinition = new FunctionDefinition("sidecar." + sidecarDefinition.Name, sidecarDefinition.Code) { MemoryMb = sidecarDefinition.MemoryMb };
+                    var poolDefinition = new FunctionDefinition(FunctionDefinition.SidecarPrefix + sidecarDefinition.Name, sidecarDefinition.Code, internalName: true) { MemoryMb = sidecarDefinition.MemoryMb };
                     sidecar = new RunningSidecar(key, sidecarDefinition, tenant, poolDefinition);
                     sidecar.Handle = new SidecarHandle(sidecar, this);
                     if (key is not null)
@@ -200,10 +202,10 @@ internal sealed class SidecarManager : IAsyncDisposable
         {
             return await instance.Instance.InvokeAsync(new InvocationRequest(sidecar.PoolDefinition.Name, payload, sidecar.Tenant), cancellationToken).ConfigureAwait(false);
         }
-        catch (InstanceDiedException)
+        catch (InstanceDiedException ex)
         {
             Forget(sidecar); // the next invocation that needs it starts a new one; this one stops with its primaries
-            activity?.SetStatus(ActivityStatusCode.Error);
+            activity.Fail(ex);
             throw;
         }
         finally
@@ -234,20 +236,24 @@ internal sealed class SidecarManager : IAsyncDisposable
         {
             pool.InstanceRetired -= OnInstanceRetired;
         }
-        while (!_background.IsEmpty)
+
+        // Bounded: a sidecar start or a dedicated provider's disposal that hangs is abandoned after ShutdownTimeout.
+        using var bound = new CancellationTokenSource(_options.ShutdownTimeout, _time);
+        while (!_background.IsEmpty && !bound.IsCancellationRequested)
         {
             try
             {
-                await Task.WhenAll(_background.Keys).ConfigureAwait(false);
+                await Task.WhenAll(_background.Keys).WaitAsync(bound.Token).ConfigureAwait(false);
             }
             catch (Exception)
             {
-                // logged where they fail
+                // logged where they fail; a timed-out wait ends the loop
             }
         }
-
-        _shutdown.Dispose();
     }
+
+    /// <summary>Synchronous disposal (a service provider disposed with <c>Dispose()</c>): the same bounded stop.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>The pools destroyed or recycled an instance: the sidecars it was the last primary of stop.</summary>
     private void OnInstanceRetired(string instanceId)
@@ -317,7 +323,7 @@ internal sealed class SidecarManager : IAsyncDisposable
         catch (Exception ex)
         {
             Log.SidecarStartFailed(_logger, sidecar.Definition.Name, sidecar.ScopeName, functionName, sidecar.Tenant.Value, ex);
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity.Fail(ex);
             lock (_lock)
             {
                 Forget(sidecar);
@@ -405,7 +411,7 @@ internal sealed class SidecarManager : IAsyncDisposable
         {
             if (instance.Slot is { } slot)
             {
-                _pool.Release(slot, keep: false, "sidecar stopped");
+                _pool.Release(slot, keep: false, "sidecar_stopped");
             }
             else
             {

@@ -6,8 +6,21 @@ namespace OnDemandExecution.GuestAgent;
 
 /// <summary>What the agent said in its READY frame.</summary>
 /// <param name="ProtocolVersion">The protocol version the agent speaks.</param>
-/// <param name="AgentVersion">The agent's name and version (for example <c>busybox-sh/1.0</c>).</param>
-internal sealed record AgentHello(int ProtocolVersion, string AgentVersion);
+/// <param name="AgentVersion">The agent's name and version (for example <c>odx-agent-c/2.0</c>).</param>
+/// <param name="Features">The optional requests the agent implements (<c>seed</c>, <c>cancel</c>); empty for older agents.</param>
+internal sealed record AgentHello(int ProtocolVersion, string AgentVersion, IReadOnlySet<string> Features)
+{
+    /// <summary>Whether the agent implements SEED.</summary>
+    public bool CanSeed => Features.Contains("seed");
+
+    /// <summary>Whether the agent implements CANCEL.</summary>
+    public bool CanCancel => Features.Contains("cancel");
+}
+
+/// <summary>What CANCEL reported.</summary>
+/// <param name="Stopped">True when the agent confirmed that no process of the program's group is left (it killed them, or nothing ran).</param>
+/// <param name="Detail">The agent's words: <c>killed</c> or <c>idle</c>, or its error.</param>
+internal sealed record AgentCancelResult(bool Stopped, string Detail);
 
 /// <summary>The outcome of one INVOKE.</summary>
 /// <param name="ExitCode">The program's exit status.</param>
@@ -59,7 +72,32 @@ internal sealed class AgentChannel : IAsyncDisposable
             throw new AgentProtocolException(AgentProtocolError.MalformedHeader, $"READY carries no protocol version (args: {string.Join(' ', f.Args)}).");
         }
 
-        return new AgentHello(version, f.Arg(1) ?? "unknown");
+        var features = f.Arg(2) is { } list
+            ? new HashSet<string>(list.Split(',', StringSplitOptions.RemoveEmptyEntries), StringComparer.Ordinal)
+            : new HashSet<string>(StringComparer.Ordinal);
+        return new AgentHello(version, f.Arg(1) ?? "unknown", features);
+    }
+
+    /// <summary>Sends SEED: the agent mixes <paramref name="entropy"/> into the guest kernel's RNG and reseeds it; returns its status text (<c>reseed=... boot_id=...</c>).</summary>
+    public async Task<string> SeedAsync(ReadOnlyMemory<byte> entropy, string? instanceId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        string[]? args = AgentFrameCodec.IsValidToken(instanceId) ? [instanceId!] : null;
+        var f = await RequestAsync(AgentMessageTypes.Seed, entropy, args, timeout, cancellationToken).ConfigureAwait(false);
+        Expect(f, AgentMessageTypes.Ok);
+        return Encoding.UTF8.GetString(f.Body.Span);
+    }
+
+    /// <summary>Sends CANCEL: the agent kills the running program's process group and says whether it is gone.</summary>
+    public async Task<AgentCancelResult> CancelAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var f = await RequestAsync(AgentMessageTypes.Cancel, default, null, timeout, cancellationToken).ConfigureAwait(false);
+        if (f.Type == AgentMessageTypes.Error)
+        {
+            return new AgentCancelResult(false, $"{f.Arg(0)}: {Encoding.UTF8.GetString(f.Body.Span)}");
+        }
+
+        Expect(f, AgentMessageTypes.Ok);
+        return new AgentCancelResult(f.Arg(0) is "killed" or "idle", f.Arg(0) ?? "unknown");
     }
 
     /// <summary>Sends HEALTH; returns the agent's free-form status text.</summary>

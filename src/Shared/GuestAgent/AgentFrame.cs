@@ -25,6 +25,8 @@ internal static class AgentMessageTypes
     public const string Invoke = "INVOKE";
     public const string Reset = "RESET";
     public const string Shutdown = "SHUTDOWN";
+    public const string Seed = "SEED";
+    public const string Cancel = "CANCEL";
 
     // agent -> host
     public const string Ready = "READY";

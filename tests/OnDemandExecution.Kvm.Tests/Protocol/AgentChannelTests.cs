@@ -137,6 +137,84 @@ public class AgentChannelTests
         Assert.Equal("HELLO", r.Type);
         await AgentFrameCodec.WriteAsync(pair.Guest, "READY", r.Id, default, ["1", "test/2.0"], default);
 
-        Assert.Equal(new AgentHello(1, "test/2.0"), await call);
+        var hello = await call;
+        Assert.Equal(1, hello.ProtocolVersion);
+        Assert.Equal("test/2.0", hello.AgentVersion);
+        Assert.False(hello.CanSeed);
+        Assert.False(hello.CanCancel);
+    }
+
+    [Fact]
+    public async Task Hello_ReadsTheFeatureList()
+    {
+        await using var pair = await SocketPair.CreateAsync();
+        await using var channel = new AgentChannel(pair.Host, 1 << 20, TimeProvider.System);
+        var guest = new AgentFrameReader(pair.Guest, 1 << 20);
+
+        var call = channel.HelloAsync(Long, default);
+        var r = await GuestReadAsync(guest);
+        await AgentFrameCodec.WriteAsync(pair.Guest, "READY", r.Id, default, ["1", "c/2.0", "seed,cancel"], default);
+
+        var hello = await call;
+        Assert.True(hello.CanSeed);
+        Assert.True(hello.CanCancel);
+    }
+
+    [Fact]
+    public async Task Cancel_WhileAnInvokeIsPending_IsAnsweredFirst_AndReportsTheGroupGone()
+    {
+        await using var pair = await SocketPair.CreateAsync();
+        await using var channel = new AgentChannel(pair.Host, 1 << 20, TimeProvider.System);
+        var guest = new AgentFrameReader(pair.Guest, 1 << 20);
+
+        using var cts = new CancellationTokenSource();
+        var invoke = channel.InvokeAsync("x"u8.ToArray(), "inv-1", cts.Token);
+        var inv = await GuestReadAsync(guest);
+        Assert.Equal("INVOKE", inv.Type);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => invoke);
+
+        var cancel = channel.CancelAsync(Long, default);
+        var c = await GuestReadAsync(guest);
+        Assert.Equal("CANCEL", c.Type);
+        // the agent reports the killed program's RESULT (dropped: its caller gave up) before answering CANCEL
+        await AgentFrameCodec.WriteAsync(pair.Guest, "RESULT", inv.Id, default, ["137", "5", "0"], default);
+        await AgentFrameCodec.WriteAsync(pair.Guest, "OK", c.Id, default, ["killed", inv.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], default);
+
+        var result = await cancel;
+        Assert.True(result.Stopped);
+        Assert.Equal("killed", result.Detail);
+    }
+
+    [Fact]
+    public async Task Cancel_ThatTheAgentCannotConfirm_IsNotStopped()
+    {
+        await using var pair = await SocketPair.CreateAsync();
+        await using var channel = new AgentChannel(pair.Host, 1 << 20, TimeProvider.System);
+        var guest = new AgentFrameReader(pair.Guest, 1 << 20);
+
+        var cancel = channel.CancelAsync(Long, default);
+        var c = await GuestReadAsync(guest);
+        await AgentFrameCodec.WriteAsync(pair.Guest, "ERROR", c.Id, "group 12 survived"u8.ToArray(), ["cancel-failed"], default);
+
+        Assert.False((await cancel).Stopped);
+    }
+
+    [Fact]
+    public async Task Seed_SendsTheEntropyAndTheInstanceId()
+    {
+        await using var pair = await SocketPair.CreateAsync();
+        await using var channel = new AgentChannel(pair.Host, 1 << 20, TimeProvider.System);
+        var guest = new AgentFrameReader(pair.Guest, 1 << 20);
+        var entropy = new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+        var seed = channel.SeedAsync(entropy, "kvm-7", Long, default);
+        var r = await GuestReadAsync(guest);
+        Assert.Equal("SEED", r.Type);
+        Assert.Equal("kvm-7", r.Arg(0));
+        Assert.Equal(entropy, r.Body.ToArray());
+        await AgentFrameCodec.WriteAsync(pair.Guest, "OK", r.Id, "reseed=addentropy+reseed boot_id=abc"u8.ToArray(), null, default);
+
+        Assert.Equal("reseed=addentropy+reseed boot_id=abc", await seed);
     }
 }

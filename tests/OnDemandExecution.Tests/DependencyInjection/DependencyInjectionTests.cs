@@ -162,6 +162,55 @@ public class DependencyInjectionTests
         Assert.Contains("'dup'", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Host_AssemblyFunctionFileMissing_FailsStartNamingThePath()
+    {
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "odx-missing-" + Guid.NewGuid().ToString("N"), "WordCount.dll");
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddOnDemandExecution(o => o.WarmingPoolSize = 0)
+            .AddAssemblyFunction("wordcount", path, "WordCount.Handler");
+        using var host = builder.Build();
+
+        var ex = await Assert.ThrowsAnyAsync<ArgumentException>(() => host.StartAsync());
+
+        Assert.Contains("'wordcount'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Host_AssemblyFunctionTypeMissing_FailsStartNamingTheType()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddOnDemandExecution(o => o.WarmingPoolSize = 0)
+            .AddAssemblyFunction("echo", TestFunctionsAssembly.Path, "OnDemandExecution.TestFunctions.NoSuchHandler");
+        using var host = builder.Build();
+
+        var ex = await Assert.ThrowsAnyAsync<ArgumentException>(() => host.StartAsync());
+
+        Assert.Contains("OnDemandExecution.TestFunctions.NoSuchHandler", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Catalog_AssemblyFunctionNotAnAssembly_IsRejectedAtRegistration()
+    {
+        var path = System.IO.Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "not a PE file");
+            var services = new ServiceCollection();
+            services.AddOnDemandExecution().AddAssemblyFunction("bad", path, "X.Handler");
+            using var provider = services.BuildServiceProvider();
+
+            var ex = Assert.ThrowsAny<ArgumentException>(() => provider.GetRequiredService<IFunctionCatalog>());
+
+            Assert.Contains(path, ex.Message, StringComparison.Ordinal); // "is not a .NET assembly" or "cannot be read"
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Waits for the host's background work; a bounded wait-until, not a timing assertion.</summary>
     private static async Task WaitUntilAsync(Func<bool> condition)
     {

@@ -424,7 +424,7 @@ public class FunctionExecutorTests
     public async Task InvokeAsync_AllInstancesBusyAtMaxInstances_ThrowsInstanceCapacityExceeded()
     {
         await using var host = TestHost.Create(
-            o => o.MaxInstances = 1,
+            o => (o.MaxInstances, o.MaxInstancesPerTenant) = (1, 1), // the host's limit, not the tenant's share
             b => b.AddFunction("f", TestHost.Noop).AddFunction("g", TestHost.Noop));
         var release = Hold(host.Provider);
         var running = host.Executor.InvokeAsync("f", "1").AsTask();

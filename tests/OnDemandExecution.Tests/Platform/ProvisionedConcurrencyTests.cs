@@ -88,7 +88,7 @@ public class ProvisionedConcurrencyTests
     public async Task OnDemandIdleInstance_IsStillEvictedForAColdStart()
     {
         await using var host = TestHost.Create(
-            o => o.MaxInstances = 2,
+            o => (o.MaxInstances, o.MaxInstancesPerTenant) = (2, 2),
             b => b.AddFunction("f", TestHost.Noop, f => f with { ProvisionedConcurrency = new ProvisionedConcurrency(1) })
                 .AddFunction("g", TestHost.Noop)
                 .AddFunction("h", TestHost.Noop));
@@ -216,6 +216,16 @@ public class ProvisionedConcurrencyTests
 
         Assert.Contains("ProvisionedConcurrency", ex.Message, StringComparison.Ordinal);
         Assert.Contains("MaxInstances (5)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Register_FloorAboveThePerTenantLimit_IsRejectedNamingTheOption()
+    {
+        await using var host = TestHost.Create(o => (o.MaxInstances, o.MaxInstancesPerTenant) = (10, 2));
+
+        var ex = Assert.Throws<ArgumentException>(() => host.Catalog.Register(new FunctionDefinition("g", new DelegateFunctionCode(TestHost.Noop)) { ProvisionedConcurrency = new ProvisionedConcurrency(3) }));
+
+        Assert.Contains("MaxInstancesPerTenant", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -193,6 +193,7 @@ public class PoolManagerTests
         var sick = host.Provider.Instances["fake-1"];
         var fine = host.Provider.Instances["fake-2"];
         sick.Health = health;
+        host.Time.Advance(new OnDemandExecutionOptions().HealthCheckInterval); // new instances are checked once they are due
 
         await pool.RunMaintenanceAsync();
 
@@ -564,7 +565,7 @@ public class PoolManagerTests
     [Fact]
     public async Task AcquireAsync_AtMaxInstancesAllBusy_ThrowsInstanceCapacityExceededException()
     {
-        await using var host = TestHost.Create(o => o.MaxInstances = 2);
+        await using var host = TestHost.Create(o => (o.MaxInstances, o.MaxInstancesPerTenant) = (2, 2)); // the host's limit, not the tenant's share
         var pool = host.PoolManager;
         var first = await pool.AcquireAsync(Fn("f"), A, CancellationToken.None);
         _ = await pool.AcquireAsync(Fn("f"), A, CancellationToken.None);
@@ -650,21 +651,39 @@ public class PoolManagerTests
     }
 
     [Fact]
-    public async Task ReleaseWhenDone_DestroysTheInstanceOnlyWhenTheCallReturns()
+    public async Task ReleaseAfterInterrupt_StopConfirmed_DestroysTheInstanceOnlyWhenTheCallReturns_AndNotReusedAfterIgnoringItsToken()
     {
         await using var host = TestHost.Create();
         var pool = host.PoolManager;
         var lease = await pool.AcquireAsync(Fn("f"), A, CancellationToken.None);
         var call = new TaskCompletionSource();
 
-        pool.ReleaseWhenDone(lease.Slot, call.Task, TimeSpan.FromMinutes(10));
+        pool.ReleaseAfterInterrupt(lease.Slot, call.Task, endedUsable: false, TimeSpan.FromMinutes(10));
 
         Assert.False(Fake(lease).IsDisposed);
         Assert.Equal(1, pool.GetSnapshot().Busy);
-        call.SetResult();
+        call.SetResult(); // it ran on to success: it ignored its token, so it is not trusted again
         await SettleAsync(pool);
         Assert.True(Fake(lease).IsDisposed);
         Assert.Equal(0, pool.GetSnapshot().Live);
+        AssertBalanced(host);
+    }
+
+    [Fact]
+    public async Task ReleaseAfterInterrupt_StopNotConfirmed_DestroysTheInstanceAtOnce()
+    {
+        await using var host = TestHost.Create();
+        host.Provider.OnStopWork = (_, _) => new(false);
+        var pool = host.PoolManager;
+        var lease = await pool.AcquireAsync(Fn("f"), A, CancellationToken.None);
+        var call = new TaskCompletionSource();
+
+        pool.ReleaseAfterInterrupt(lease.Slot, call.Task, endedUsable: false, TimeSpan.FromMinutes(10));
+        await SettleAsync(pool);
+
+        Assert.True(Fake(lease).IsDisposed); // disposing it is what stops the work left running
+        Assert.Equal(0, pool.GetSnapshot().Live);
+        call.SetResult();
         AssertBalanced(host);
     }
 

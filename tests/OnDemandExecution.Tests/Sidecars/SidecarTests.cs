@@ -125,7 +125,7 @@ public class SidecarTests
 
         var result = await host.Executor.InvokeAsync("f", "token", new TenantId("a"));
 
-        Assert.Equal("sidecar.secrets:token", result.OutputAsString()); // the fake provider echoes "{function}:{payload}"
+        Assert.Equal("sidecar:secrets:token", result.OutputAsString()); // the fake provider echoes "{function}:{payload}"
         Assert.Equal(1, dedicated.Created);
         Assert.Equal(new TenantId("a"), dedicated.Instances.Values.Single().Tenant);
         await host.ExpireIdleAsync();
@@ -146,7 +146,7 @@ public class SidecarTests
         await Assert.ThrowsAsync<InstanceProviderException>(() => host.Executor.InvokeAsync("f", "1", new TenantId("a")).AsTask());
         var result = await host.Executor.InvokeAsync("f", "2", new TenantId("a"));
 
-        Assert.Equal("sidecar.log:2", result.OutputAsString());
+        Assert.Equal("sidecar:log:2", result.OutputAsString());
         Assert.Equal(1, dedicated.Created);
         Assert.Equal(1, host.Pools.GetSnapshot().Idle); // the first call's primary was kept
     }

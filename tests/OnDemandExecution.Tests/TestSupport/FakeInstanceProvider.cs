@@ -32,6 +32,21 @@ public sealed class FakeInstanceProvider : IInstanceProvider
     /// <summary>Chooses each new instance's location (for placement tests); by default every instance is at fake-host/fake-segment.</summary>
     public Func<InstanceSpec, FakeInstance, InstanceLocation>? Locate { get; set; }
 
+    /// <summary>
+    /// What <see cref="IInstance.StopWorkAsync"/> answers after an interrupted call; the default confirms at once (true),
+    /// as a provider whose calls stop with their token would.
+    /// </summary>
+    public Func<FakeInstance, CancellationToken, ValueTask<bool>> OnStopWork { get; set; } = (_, _) => new(true);
+
+    /// <summary>Called when an instance is disposed (before it counts as disposed); return a task that never ends to hang.</summary>
+    public Func<FakeInstance, ValueTask>? OnDispose { get; set; }
+
+    /// <summary>Replaces the health check when set (to slow it down or hang it).</summary>
+    public Func<FakeInstance, CancellationToken, ValueTask<InstanceHealth>>? OnCheckHealth { get; set; }
+
+    /// <summary>When true, a creation whose token fired while <see cref="OnCreate"/> ran still returns its instance (a provider that ignores its token).</summary>
+    public bool IgnoresCancellation { get; set; }
+
     /// <summary>Whether recycling succeeds.</summary>
     public bool RecycleSucceeds { get; set; } = true;
 
@@ -58,7 +73,11 @@ public sealed class FakeInstanceProvider : IInstanceProvider
             await onCreate(spec, cancellationToken);
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
+        if (!IgnoresCancellation)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         var instance = new FakeInstance(this, "fake-" + Interlocked.Increment(ref _nextId));
         if (Locate is { } locate)
         {
@@ -109,6 +128,22 @@ public sealed class FakeInstance : IInstance
 
     public InstanceHealth Health { get; set; } = InstanceHealth.Healthy;
 
+    /// <summary>Set false to make the instance report itself dead through <see cref="IsAlive"/> (died while idle).</summary>
+    public bool Alive { get; set; } = true;
+
+    public bool IsAlive => Alive && !IsDisposed;
+
+    private int _stopWorkCalls;
+
+    /// <summary>How many times the pool asked this instance to confirm an interrupted call's work stopped.</summary>
+    public int StopWorkCalls => Volatile.Read(ref _stopWorkCalls);
+
+    public ValueTask<bool> StopWorkAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _stopWorkCalls);
+        return _provider.OnStopWork(this, cancellationToken);
+    }
+
     /// <summary>True if two invocations ever overlapped on this instance (must never happen).</summary>
     public bool OverlapSeen { get; private set; }
 
@@ -146,6 +181,11 @@ public sealed class FakeInstance : IInstance
             throw new InstanceDiedException("disposed") { InstanceId = Id };
         }
 
+        if (!Alive)
+        {
+            throw new InstanceDiedException($"{Id} died while idle") { InstanceId = Id };
+        }
+
         if (Interlocked.Exchange(ref _busy, 1) != 0)
         {
             OverlapSeen = true;
@@ -180,15 +220,37 @@ public sealed class FakeInstance : IInstance
         return new(true);
     }
 
-    public ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken) => new(IsDisposed ? InstanceHealth.Dead : Health);
+    private int _healthChecks;
 
-    public ValueTask DisposeAsync()
+    public int HealthChecks => Volatile.Read(ref _healthChecks);
+
+    public ValueTask<InstanceHealth> CheckHealthAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        Interlocked.Increment(ref _healthChecks);
+        if (_provider.OnCheckHealth is { } check && !IsDisposed)
         {
-            _provider.NoteDisposed();
+            return check(this, cancellationToken);
         }
 
-        return default;
+        return new(IsDisposed ? InstanceHealth.Dead : Health);
+    }
+
+    private int _disposeCalls;
+
+    /// <summary>How many times DisposeAsync was called (must never exceed 1).</summary>
+    public int DisposeCalls => Volatile.Read(ref _disposeCalls);
+
+    public async ValueTask DisposeAsync()
+    {
+        Interlocked.Increment(ref _disposeCalls);
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            if (_provider.OnDispose is { } onDispose)
+            {
+                await onDispose(this);
+            }
+
+            _provider.NoteDisposed();
+        }
     }
 }

@@ -1,0 +1,3 @@
+global using Orleans;
+global using Orleans.Concurrency;
+global using Orleans.Runtime;

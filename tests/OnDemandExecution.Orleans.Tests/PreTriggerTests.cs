@@ -1,0 +1,56 @@
+using Microsoft.Extensions.DependencyInjection;
+using static OnDemandExecution.Orleans.Tests.ClusterHarness;
+
+namespace OnDemandExecution.Orleans.Tests;
+
+[Collection("cluster")]
+public sealed class PreTriggerTests
+{
+    [Fact]
+    public async Task A_pre_trigger_on_one_silo_preloads_on_the_silo_its_follower_is_routed_to()
+    {
+        await using var harness = await StartAsync(silos: 3, warmingPool: 0, preTriggers: true);
+        var (observer, target, third) = (harness.Silos[0], harness.Silos[1], harness.Silos[2]);
+        Host(target).Pools.WarmingPoolTarget = 4; // the only host with warming capacity: the followers' home
+        await Host(target).Pools.PrewarmAsync();
+
+        var correlator = Services(observer).GetRequiredService<IPreTriggerCorrelator>();
+        var history = Services(observer).GetRequiredService<IPreTriggerHistoryStore>();
+        for (var window = 1; window <= 3; window++)
+        {
+            await WaitUntilAsync(() => Host(target).Pools.GetSnapshot().Warm == 4, "the warming pool is full");
+            await harness.SyncAsync();
+            await correlator.NotifyPreTriggerAsync("upload", Acme);
+            for (var i = 0; i < 3; i++)
+            {
+                // Followers enter on the observing silo and run elsewhere (invoice keeps nothing warm).
+                var routed = await Executor(observer).InvokeRoutedAsync(Call("invoice", "x", Acme));
+                Assert.NotEqual(observer.Name, routed.Host);
+            }
+
+            var closed = window;
+            await WaitUntilAsync(() => history.GetWindowsAsync("upload", Acme.Value).AsTask().Result.Count == closed, $"window {closed} is stored");
+        }
+
+        await WaitUntilAsync(() => Idle(target, "invoice", Acme) == 0, "the followers' instances expired (1 ms keep-alive)");
+        await WaitUntilAsync(() => Host(target).Pools.GetSnapshot().Warm == 4, "the warming pool is full");
+        await harness.SyncAsync();
+        var predictions = await correlator.NotifyPreTriggerAsync("upload", Acme);
+
+        var stored = await history.GetWindowsAsync("upload", Acme.Value);
+        var rate = await history.GetRateAsync(Acme.Value, "invoice");
+        Assert.True(predictions.Count == 1, string.Join("; ", stored.Select(w => string.Join(",", w.Followers.Select(f => $"{f.Function}:{f.Count}:{f.Peak}:{string.Join('/', f.Delays)}")))) + $" rate {rate} " + string.Join("\n", Services(observer).GetFakeLogCollector().GetSnapshot().Where(r => r.Category?.Contains("PreTrigger", StringComparison.Ordinal) == true).Select(r => r.Message)));
+        var prediction = Assert.Single(predictions);
+        Assert.Equal("invoice", prediction.Function);
+        await WaitUntilAsync(() => Idle(target, "invoice", Acme) >= 1, "the follower's host has the instances");
+        Assert.Equal(0, Idle(observer, "invoice", Acme));
+        Assert.Equal(0, Idle(third, "invoice", Acme));
+        Assert.True(Executor(observer).GetStatistics().PreloadsForwarded >= 1);
+
+        await harness.SyncAsync();
+        var follower = await Executor(third).InvokeRoutedAsync(Call("invoice", "y", Acme));
+        Assert.Equal(target.Name, follower.Host);
+        Assert.Equal(RouteKind.Warm, follower.Route);
+        Assert.Equal(StartKind.Warm, follower.Result.StartKind);
+    }
+}
