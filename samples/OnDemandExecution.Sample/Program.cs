@@ -54,6 +54,7 @@ builder.Services
         })
     .AddFunction(Workload.ThumbnailFunction, Workload.ThumbnailAsync, f => f with { MemoryMb = Workload.ThumbnailMemoryMb })
     .AddFeatureFunctions() // sidecars, calls by capability, idempotent execution: see Features.cs
+    .AddPlatformFunctions(Workload.TenantIds[0]) // a second provider, a provisioned function, the health check: see Platform.cs
     .ConfigureCapabilities(c => (c.DefaultCodeLoadCost, c.DefaultProvisioningCost) = (TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1))); // in-process priors
 
 try
@@ -73,11 +74,14 @@ try
 
     var atEnd = pools.GetSnapshot();
     var features = await Features.RunAsync(host.Services, Workload.TenantIds); // a short phase after the traffic
+    var platform = await Platform.RunAsync(host.Services, Workload.TenantIds, Workload.TenantIds[0]);
     await host.StopAsync();
     var afterStop = pools.GetSnapshot();
 
     var ok = Summary.Print(Console.Out, options, stats, clock.Elapsed, atEnd, afterStop, meter, features);
-    return ok ? 0 : 1;
+    var platformOk = platform.Print(Console.Out);
+    Console.WriteLine($"Platform features {(platformOk ? "as intended" : "NOT as intended")}.");
+    return ok && platformOk ? 0 : 1;
 }
 catch (Exception ex)
 {

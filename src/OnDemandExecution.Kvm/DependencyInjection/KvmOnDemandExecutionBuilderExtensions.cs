@@ -26,4 +26,25 @@ public static class KvmOnDemandExecutionBuilderExtensions
         builder.Services.TryAddSingleton<KvmInstanceProvider>();
         return builder.AddProvider(sp => sp.GetRequiredService<KvmInstanceProvider>());
     }
+
+    /// <summary>
+    /// Adds QEMU microvms as a provider named <paramref name="name"/>, beside the default provider (for example
+    /// in-process for trusted code and KVM for tenant code): functions whose <see cref="FunctionDefinition.ProviderName"/>
+    /// is <paramref name="name"/> run in guests, with pools of their own. One KVM configuration per host.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="name">The provider's name (see <c>AddProvider&lt;TProvider&gt;(name)</c>).</param>
+    /// <param name="configure">Sets <see cref="KvmProviderOptions"/>: at least the kernel and initramfs paths.</param>
+    /// <param name="configurePool">Configures this provider's pools (the <see cref="OnDemandExecutionOptions"/> named <paramref name="name"/>).</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder AddKvmProvider(this IOnDemandExecutionBuilder builder, string name, Action<KvmProviderOptions> configure, Action<OnDemandExecutionOptions>? configurePool = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<KvmProviderOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KvmProviderOptions>, KvmProviderOptionsValidator>());
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton<KvmInstanceProvider>();
+        return builder.AddProvider(name, sp => sp.GetRequiredService<KvmInstanceProvider>(), configurePool);
+    }
 }

@@ -90,6 +90,20 @@ public sealed partial record FunctionDefinition
     /// </summary>
     public IdempotencyDefinition? Idempotency { get; init; }
 
+    /// <summary>
+    /// The name of the provider whose instances run the function (registered with
+    /// <c>AddProvider&lt;TProvider&gt;(name)</c>); null (the default) or <c>"default"</c>: the host's default provider.
+    /// Each provider has its own pools, so an instance of one provider never serves a function of another. See
+    /// docs/providers/multiple.md.
+    /// </summary>
+    public string? ProviderName { get; init; }
+
+    /// <summary>
+    /// Instances kept loaded and idle-ready for this function whatever the traffic (a warm floor), optionally per tenant
+    /// and inside schedule windows. Null (the default): none. See docs/pools.md#provisioned-concurrency.
+    /// </summary>
+    public ProvisionedConcurrency? ProvisionedConcurrency { get; init; }
+
     [GeneratedRegex(@"\A[A-Za-z0-9._/-]{1,128}\z", RegexOptions.CultureInvariant)] // \z: "$" would also match before a final newline
     private static partial Regex NamePattern();
 }

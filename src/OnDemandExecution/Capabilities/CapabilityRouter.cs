@@ -10,21 +10,20 @@ namespace OnDemandExecution.Capabilities;
 internal sealed class CapabilityRouter
 {
     private readonly IFunctionCatalog _catalog;
-    private readonly PoolManager _pool;
+    private readonly ProviderPools _pools;
     private readonly ExecutionCostModel _costs;
-    private readonly int _warmInstanceMemoryMb;
     private Index _index = new(-1, new Dictionary<string, FunctionDefinition[]>(StringComparer.Ordinal));
 
-    public CapabilityRouter(IFunctionCatalog catalog, PoolManager pool, ExecutionCostModel costs, Microsoft.Extensions.Options.IOptions<OnDemandExecutionOptions> options)
+    public CapabilityRouter(IFunctionCatalog catalog, ProviderPools pools, ExecutionCostModel costs, Microsoft.Extensions.Options.IOptions<OnDemandExecutionOptions> options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(pools);
         ArgumentNullException.ThrowIfNull(costs);
         ArgumentNullException.ThrowIfNull(options);
         _catalog = catalog;
-        _pool = pool;
+        _pools = pools;
         _costs = costs;
-        _warmInstanceMemoryMb = options.Value.WarmInstance.MemoryMb;
+        _ = options.Value;
     }
 
     public ExecutionCostModel Costs => _costs;
@@ -39,16 +38,16 @@ internal sealed class CapabilityRouter
         }
 
         var candidates = new CapabilityCandidate[providers.Length];
-        var warmPoolReady = _pool.Slots.WarmCount > 0;
         for (var i = 0; i < providers.Length; i++)
         {
             var function = providers[i];
             var kind = StartKind.Cold;
-            if (_pool.Slots.TryGetKey(tenant, function.Name, out var key) && SlotAllocator.CountKey(key).Idle > 0)
+            var pool = _pools.TryGet(function.ProviderName, out var p) ? p : _pools.Default; // each function is ranked on its own provider's pools
+            if (pool.Slots.TryGetKey(tenant, function.Name, out var key) && SlotAllocator.CountKey(key).Idle > 0)
             {
                 kind = StartKind.Warm;
             }
-            else if (warmPoolReady && (function.MemoryMb is null || function.MemoryMb <= _warmInstanceMemoryMb))
+            else if (pool.Slots.WarmCount > 0 && (function.MemoryMb is null || function.MemoryMb <= pool.Options.WarmInstance.MemoryMb))
             {
                 kind = StartKind.WarmPool;
             }

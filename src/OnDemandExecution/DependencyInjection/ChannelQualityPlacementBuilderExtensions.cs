@@ -34,7 +34,14 @@ public static class ChannelQualityPlacementBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChannelQualityProbe, TcpConnectProbe>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChannelQualityProbe, HttpProbe>());
-        services.TryAddSingleton<ChannelQualityPlacer>();
+        // The pools take the placer and the catalog takes the pools: the placer reads the catalog on first use instead.
+        services.TryAddSingleton(static sp => new ChannelQualityPlacer(
+            sp.GetRequiredService<IOptions<ChannelQualityPlacementOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<OnDemandExecution.Diagnostics.OnDemandMetrics>(),
+            sp.GetServices<IChannelQualityProbe>(),
+            new OnDemandExecution.Execution.DeferredFunctionCatalog(sp),
+            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         services.TryAddSingleton<IAuxiliaryCallSink>(sp => sp.GetRequiredService<ChannelQualityPlacer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IInvocationObserver, PlacerInvocationObserver>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ChannelProbeService>());

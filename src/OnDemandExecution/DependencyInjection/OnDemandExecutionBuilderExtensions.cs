@@ -6,7 +6,7 @@ using OnDemandExecution.InProcess;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds functions and providers to OnDemandExecution.</summary>
-public static class OnDemandExecutionBuilderExtensions
+public static partial class OnDemandExecutionBuilderExtensions
 {
     /// <summary>Uses the in-process provider (the default): no isolation, instances are contexts in this process.</summary>
     /// <param name="builder">The builder.</param>
@@ -18,7 +18,7 @@ public static class OnDemandExecutionBuilderExtensions
         return builder;
     }
 
-    /// <summary>Uses a custom provider instead of the in-process one (one provider per executor).</summary>
+    /// <summary>Uses a custom provider as the default provider instead of the in-process one (more providers: <c>AddProvider&lt;TProvider&gt;(name)</c>).</summary>
     /// <typeparam name="TProvider">The provider type, created by DI as a singleton.</typeparam>
     /// <param name="builder">The builder.</param>
     /// <returns>The builder.</returns>

@@ -38,12 +38,24 @@ public static class OnDemandExecutionServiceCollectionExtensions
         services.TryAddSingleton<FunctionCatalog>();
         services.TryAddSingleton<IFunctionCatalog>(sp => sp.GetRequiredService<FunctionCatalog>());
         services.TryAddSingleton<PoolManager>();
-        services.TryAddSingleton<IInstancePoolManager>(sp => sp.GetRequiredService<PoolManager>());
+        // Resolving the public pools builds the catalog too, so functions' provisioned floors are known to maintenance
+        // even when it is run by hand (without the hosted service, which takes the catalog).
+        services.TryAddSingleton<IInstancePoolManager>(static sp => WithCatalog(sp, sp.GetRequiredService<PoolManager>()));
+        services.TryAddKeyedSingleton<IInstancePoolManager>(ProviderPools.DefaultName, static (sp, _) => sp.GetRequiredService<IInstancePoolManager>());
+        services.TryAddSingleton(static sp => new ProviderPools(
+            sp.GetRequiredService<PoolManager>(),
+            sp.GetServices<NamedProviderRegistration>().Select(r => sp.GetRequiredKeyedService<PoolManager>(r.Name))));
         services.TryAddSingleton<IKeepAlivePolicy, FixedKeepAlivePolicy>();
         services.TryAddSingleton<FunctionExecutor>();
         services.TryAddSingleton<IFunctionExecutor>(sp => sp.GetRequiredService<FunctionExecutor>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PoolMaintenanceService>());
         ExecutionFeaturesBuilderExtensions.AddExecutionFeatures(services); // sidecars, capabilities, idempotency
         return new OnDemandExecutionBuilder(services);
+    }
+
+    internal static PoolManager WithCatalog(IServiceProvider services, PoolManager pool)
+    {
+        _ = services.GetRequiredService<IFunctionCatalog>();
+        return pool;
     }
 }

@@ -14,16 +14,16 @@ namespace OnDemandExecution.DependencyInjection;
 /// </summary>
 internal sealed class PoolMaintenanceService : BackgroundService
 {
-    private readonly PoolManager _pool;
+    private readonly ProviderPools _pools;
     private readonly OnDemandExecutionOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     // Taking the catalog makes the host build it at start: a bad function registration fails start-up, not the first call.
-    public PoolMaintenanceService(PoolManager pool, IFunctionCatalog catalog, IOptions<OnDemandExecutionOptions> options, TimeProvider timeProvider, ILoggerFactory? loggerFactory = null)
+    public PoolMaintenanceService(ProviderPools pools, IFunctionCatalog catalog, IOptions<OnDemandExecutionOptions> options, TimeProvider timeProvider, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        _pool = pool;
+        _pools = pools;
         _options = options.Value;
         _time = timeProvider;
         _logger = (ILogger?)loggerFactory?.CreateLogger<PoolMaintenanceService>() ?? NullLogger.Instance;
@@ -33,13 +33,16 @@ internal sealed class PoolMaintenanceService : BackgroundService
     {
         if (_options.PrewarmOnStart)
         {
-            try
+            foreach (var pool in _pools.All)
             {
-                await _pool.PrewarmAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.MaintenanceFailed(_logger, ex);
+                try
+                {
+                    await pool.PrewarmAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.MaintenanceFailed(_logger, ex);
+                }
             }
         }
 
@@ -50,17 +53,35 @@ internal sealed class PoolMaintenanceService : BackgroundService
     {
         // Both honour the host's token: a maintenance pass or a call that hangs cannot hold the host's stop beyond it.
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await _pool.StopAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var pool in _pools.All)
+        {
+            await pool.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        Log.PoolStarted(_logger, _options.WarmingPoolSize, _pool.Provider.Name);
+        foreach (var pool in _pools.All)
+        {
+            Log.PoolStarted(_logger, pool.Options.WarmingPoolSize, pool.Provider.Name);
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await _pool.RunMaintenancePassAsync(stoppingToken).ConfigureAwait(false);
+                foreach (var pool in _pools.All)
+                {
+                    try
+                    {
+                        await pool.RunMaintenancePassAsync(stoppingToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                    {
+                        Log.MaintenanceFailed(_logger, ex); // one provider's failure does not hold up the others
+                    }
+                }
+
                 await Task.Delay(_options.MaintenanceInterval, _time, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -121,4 +121,14 @@ internal static partial class Log
 
     [LoggerMessage(69, LogLevel.Warning, "Idempotent function {Function}: the result cache failed; the request runs without it.")]
     public static partial void IdempotencyCacheFailed(ILogger logger, string function, Exception exception);
+
+    // 180-199: several providers, provisioned concurrency, the function catalog at run time.
+    [LoggerMessage(180, LogLevel.Warning, "Provisioned concurrency of {Function} for tenant {Tenant}: {Missing} instances could not be loaded; the next maintenance pass retries.")]
+    public static partial void ProvisioningFailed(ILogger logger, string function, string tenant, int missing, Exception exception);
+
+    [LoggerMessage(181, LogLevel.Information, "Function {Function} was {Change} at run time.")]
+    public static partial void FunctionChanged(ILogger logger, string function, string change);
+
+    [LoggerMessage(182, LogLevel.Warning, "Reloaded configuration of OnDemandExecution was not applied: {Reason}")]
+    public static partial void ReloadRejected(ILogger logger, string reason, Exception? exception);
 }

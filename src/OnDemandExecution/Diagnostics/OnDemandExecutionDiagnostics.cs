@@ -32,8 +32,14 @@ public static class OnDemandExecutionDiagnostics
     /// <summary>Counter: work and instances the pools' stop abandoned when its bound passed (tag <c>ondemand.destroy.reason</c>: the instance's state, or <c>operation</c>).</summary>
     public const string StopAbandoned = "ondemand.stop.abandoned";
 
-    /// <summary>Observable up-down counter of instances per pool state; tag <c>ondemand.pool.state</c> (provisioning, warm, assigned, idle, busy, recycling): the values add up to the live instances.</summary>
+    /// <summary>Observable up-down counter of instances per pool state; tags <c>ondemand.provider.name</c> and <c>ondemand.pool.state</c> (provisioning, warm, assigned, idle, busy, recycling): the values add up to the live instances.</summary>
     public const string PoolSize = "ondemand.pool.size";
+
+    /// <summary>
+    /// Gauge of the instances that make up the functions' provisioned floors (idle or busy); tag <c>ondemand.provider.name</c>.
+    /// The on-demand instances are the rest of <see cref="PoolSize"/>'s idle and busy ones.
+    /// </summary>
+    public const string PoolProvisioned = "ondemand.pool.provisioned";
 
     /// <summary>Up-down counter of requests waiting for a function's concurrency limit; tag <c>faas.invoked_name</c>.</summary>
     public const string QueueLength = "ondemand.queue.length";
@@ -125,6 +131,9 @@ public static class OnDemandExecutionDiagnostics
 
     /// <summary>Tag of <see cref="PoolSize"/>: the pool state.</summary>
     public const string StateTag = "ondemand.pool.state";
+
+    /// <summary>Tag of <see cref="InstancesPreloaded"/>: <c>provisioned</c> for instances loaded to keep a provisioned floor.</summary>
+    public const string CapacityTag = "ondemand.capacity";
 
     /// <summary>Counter: acquires placed by channel quality, by <see cref="PlacementKindTag"/>.</summary>
     public const string Placements = "ondemand.placement.decisions";

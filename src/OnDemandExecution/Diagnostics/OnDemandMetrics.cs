@@ -11,7 +11,7 @@ internal sealed class OnDemandMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
-    private Func<PoolSnapshot>? _poolSnapshot;
+    private (KeyValuePair<string, object?> Provider, Func<PoolSnapshot> Snapshot)[] _pools = [];
 
     public OnDemandMetrics(IMeterFactory? meterFactory = null)
     {
@@ -41,6 +41,7 @@ internal sealed class OnDemandMetrics : IDisposable
         IdempotencyRequests = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.IdempotencyRequests, "{request}", "Requests to idempotent functions, by how they were served.");
         // Additive across states (they sum to the live instances): an up-down counter, so that backends may add the series.
         _meter.CreateObservableUpDownCounter(OnDemandExecutionDiagnostics.PoolSize, ObservePools, "{instance}", "Instances per pool state.");
+        _meter.CreateObservableGauge(OnDemandExecutionDiagnostics.PoolProvisioned, ObserveProvisioned, "{instance}", "Instances of the functions' provisioned floors (the rest of the idle and busy ones are on-demand).");
         Placements = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.Placements, "{acquire}", "Acquires placed by channel quality, by placement kind.");
         ChannelProbes = _meter.CreateCounter<long>(OnDemandExecutionDiagnostics.ChannelProbes, "{probe}", "Channel-quality probes run, by outcome.");
     }
@@ -91,8 +92,19 @@ internal sealed class OnDemandMetrics : IDisposable
         _ => "cold",
     };
 
-    /// <summary>Lets the pool manager feed the pool-size gauge.</summary>
-    public void ObservePoolsWith(Func<PoolSnapshot> snapshot) => _poolSnapshot = snapshot;
+    /// <summary>Lets a pool manager feed the pool gauges (one entry per provider's pool).</summary>
+    public void ObservePools(KeyValuePair<string, object?> providerTag, Func<PoolSnapshot> snapshot)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _pools);
+            var next = current.Append((providerTag, snapshot)).ToArray();
+            if (Interlocked.CompareExchange(ref _pools, next, current) == current)
+            {
+                return;
+            }
+        }
+    }
 
     public void Dispose()
     {
@@ -104,20 +116,32 @@ internal sealed class OnDemandMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObservePools()
     {
-        if (_poolSnapshot is not { } snapshotFunc)
+        var measurements = new List<Measurement<long>>();
+        foreach (var (provider, snapshot) in Volatile.Read(ref _pools))
         {
-            return [];
+            var s = snapshot();
+            Add(s.Provisioning, "provisioning");
+            Add(s.Warm, "warm");
+            Add(s.Assigned, "assigned");
+            Add(s.Idle, "idle");
+            Add(s.Busy, "busy");
+            Add(s.Recycling, "recycling");
+
+            void Add(long value, string state) =>
+                measurements.Add(new(value, provider, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, state)));
         }
 
-        var s = snapshotFunc();
-        return
-        [
-            new(s.Provisioning, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "provisioning")),
-            new(s.Warm, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "warm")),
-            new(s.Assigned, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "assigned")),
-            new(s.Idle, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "idle")),
-            new(s.Busy, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "busy")),
-            new(s.Recycling, new KeyValuePair<string, object?>(OnDemandExecutionDiagnostics.StateTag, "recycling")),
-        ];
+        return measurements;
+    }
+
+    private IEnumerable<Measurement<long>> ObserveProvisioned()
+    {
+        var measurements = new List<Measurement<long>>();
+        foreach (var (provider, snapshot) in Volatile.Read(ref _pools))
+        {
+            measurements.Add(new(snapshot().Provisioned, provider));
+        }
+
+        return measurements;
     }
 }

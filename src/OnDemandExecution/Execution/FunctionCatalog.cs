@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
+using OnDemandExecution.Pooling;
 
 namespace OnDemandExecution.Execution;
 
-/// <summary>The registered functions, checked against the provider and the options when they are added.</summary>
-internal sealed class FunctionCatalog : IFunctionCatalog
+/// <summary>The registered functions, checked against their provider and the options when they are added.</summary>
+internal sealed partial class FunctionCatalog : IFunctionCatalog
 {
     /// <summary>
     /// The longest <see cref="FunctionDefinition.Timeout"/> a timer can run for (2^32 - 2 ms, about 49.7 days); use
@@ -14,14 +15,14 @@ internal sealed class FunctionCatalog : IFunctionCatalog
     internal static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     private readonly ConcurrentDictionary<string, FunctionDefinition> _functions = new(StringComparer.Ordinal);
-    private readonly IInstanceProvider _provider;
+    private readonly ProviderPools _pools;
 
-    public FunctionCatalog(IEnumerable<FunctionDefinition> functions, IInstanceProvider provider, IOptions<OnDemandExecutionOptions> options)
+    public FunctionCatalog(IEnumerable<FunctionDefinition> functions, ProviderPools pools, IOptions<OnDemandExecutionOptions> options)
     {
         ArgumentNullException.ThrowIfNull(functions);
-        ArgumentNullException.ThrowIfNull(provider);
+        ArgumentNullException.ThrowIfNull(pools);
         ArgumentNullException.ThrowIfNull(options);
-        _provider = provider;
+        _pools = pools;
         _ = options.Value; // validates the options at the same time as the functions
         foreach (var function in functions)
         {
@@ -39,16 +40,35 @@ internal sealed class FunctionCatalog : IFunctionCatalog
 
     public void Register(FunctionDefinition definition)
     {
+        var pool = Check(definition);
+        if (!_functions.TryAdd(definition.Name, definition))
+        {
+            throw new ArgumentException($"A function named '{definition.Name}' is already registered; function names must be unique.", nameof(definition));
+        }
+
+        pool.TrackProvisioned(definition);
+    }
+
+    /// <summary>Validates a definition against the options and its provider; returns the pool of its provider.</summary>
+    private PoolManager Check(FunctionDefinition definition)
+    {
         var function = definition;
         ArgumentNullException.ThrowIfNull(function);
         Validate(function);
-        if (!_provider.CanLoad(function.Code))
+        if (!_pools.TryGet(function.ProviderName, out var pool))
+        {
+            throw new ArgumentException(_pools.UnknownProviderMessage(function), nameof(definition));
+        }
+
+        var functionProvider = pool.Provider;
+        if (!functionProvider.CanLoad(function.Code))
         {
             throw new ArgumentException(
-                $"Function '{function.Name}': provider '{_provider.Name}' cannot load {function.Code.Kind} code. Register a provider that can, or ship the function in a form this one loads.",
+                $"Function '{function.Name}': provider '{functionProvider.Name}' ('{pool.Name}') cannot load {function.Code.Kind} code. Register a provider that can, or ship the function in a form this one loads.",
                 nameof(definition));
         }
 
+        ValidateProvisioned(function, pool);
         // An assembly function's file is on this host: check it now, so that a wrong path fails the start, not a call.
         if (function.Code is AssemblyFunctionCode assembly && InProcess.AssemblyFunctionFiles.Check(assembly) is { } problem)
         {
@@ -57,7 +77,7 @@ internal sealed class FunctionCatalog : IFunctionCatalog
 
         foreach (var sidecar in function.Sidecars)
         {
-            var provider = sidecar.Provider ?? _provider;
+            var provider = sidecar.Provider ?? _pools.Default.Provider;
             if (!provider.CanLoad(sidecar.Code))
             {
                 throw new ArgumentException(
@@ -66,9 +86,52 @@ internal sealed class FunctionCatalog : IFunctionCatalog
             }
         }
 
-        if (!_functions.TryAdd(function.Name, function))
+        return pool;
+    }
+
+    /// <summary>Checks a provisioned floor: tenants, windows, and that every floor of the provider fits its MaxInstances.</summary>
+    private static void ValidateProvisioned(FunctionDefinition definition, PoolManager pool)
+    {
+        var f = definition;
+        if (f.ProvisionedConcurrency is not { } floor)
         {
-            throw new ArgumentException($"A function named '{function.Name}' is already registered; function names must be unique.", nameof(definition));
+            return;
+        }
+
+        if (floor.Tenants is null || floor.Schedule is null || floor.Schedule.Any(w => w is null || w.Days is null))
+        {
+            throw new ArgumentException($"Function '{f.Name}': ProvisionedConcurrency.Tenants and Schedule must not be null or hold nulls (leave them empty).", nameof(definition));
+        }
+
+        if (floor.Tenants.Any(t => t.IsEmpty) || floor.Tenants.Distinct().Count() != floor.Tenants.Count)
+        {
+            throw new ArgumentException($"Function '{f.Name}': ProvisionedConcurrency.Tenants must be distinct, non-empty tenant ids.", nameof(definition));
+        }
+
+        var perTenant = pool.Options.InstancesPerTenantLimit;
+        if (floor.Count > perTenant)
+        {
+            throw new ArgumentException(
+                $"Function '{f.Name}': ProvisionedConcurrency.Count ({floor.Count}) is above the instances one tenant may hold on provider '{pool.Name}' ({perTenant}, {nameof(OnDemandExecutionOptions.MaxInstancesPerTenant)}). Lower the count or raise the limit.",
+                nameof(definition));
+        }
+
+        var max = pool.Options.MaxInstances;
+        long others = 0;
+        foreach (var other in pool.ProvisionedFunctions)
+        {
+            if (other.Name != f.Name)
+            {
+                others += (long)other.ProvisionedConcurrency!.Count * other.ProvisionedConcurrency.EffectiveTenants.Count;
+            }
+        }
+
+        var wanted = (long)floor.Count * floor.EffectiveTenants.Count;
+        if (others + wanted > max)
+        {
+            throw new ArgumentException(
+                $"Function '{f.Name}': ProvisionedConcurrency asks for {wanted} instances ({floor.Count} for each of {floor.EffectiveTenants.Count} tenants) and the provider '{pool.Name}' already keeps {others} for other functions, above its MaxInstances ({max}). Lower the counts or raise {nameof(OnDemandExecutionOptions.MaxInstances)}.",
+                nameof(definition));
         }
     }
 

@@ -47,7 +47,8 @@ internal sealed partial class FunctionExecutor
 
                 // Sidecars start beside the primary instance (from the pools too), and must be ready before it runs.
                 sidecars = _sidecars.Attach(function, request.Tenant);
-                var lease = await _pool.AcquireAsync(function, request.Tenant, cancellationToken).ConfigureAwait(false);
+                var pool = gate.Pool!;
+                var lease = await pool.AcquireAsync(function, request.Tenant, cancellationToken).ConfigureAwait(false);
                 if (sidecars is not null)
                 {
                     try
@@ -57,7 +58,7 @@ internal sealed partial class FunctionExecutor
                     }
                     catch
                     {
-                        _pool.Release(lease.Slot, keep: true, "released", _keepAlive.OnCompleted(function, request.Tenant));
+                        pool.Release(lease.Slot, keep: true, "released", _keepAlive.OnCompleted(function, request.Tenant));
                         throw;
                     }
                 }
@@ -67,7 +68,7 @@ internal sealed partial class FunctionExecutor
                 activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, lease.Instance.Id);
                 activity?.SetTag(OnDemandExecutionDiagnostics.ColdStartTag, lease.Kind != StartKind.Warm);
                 var executionStarted = _time.GetTimestamp();
-                var output = await RunAsync(function, request, lease, sidecars, cancellationToken).ConfigureAwait(false);
+                var output = await RunAsync(pool, function, request, lease, sidecars, cancellationToken).ConfigureAwait(false);
                 var now = _time.GetTimestamp();
                 var timings = new InvocationTimings(
                     queueWait,
@@ -161,7 +162,7 @@ internal sealed partial class FunctionExecutor
     };
 
     /// <summary>Invokes the leased instance under the function's timeout and returns it to the pool exactly once.</summary>
-    private async ValueTask<ReadOnlyMemory<byte>> RunAsync(FunctionDefinition function, InvocationRequest request, PoolLease lease, SidecarAttachment? sidecars, CancellationToken cancellationToken)
+    private async ValueTask<ReadOnlyMemory<byte>> RunAsync(PoolManager pool, FunctionDefinition function, InvocationRequest request, PoolLease lease, SidecarAttachment? sidecars, CancellationToken cancellationToken)
     {
         // What the handler-facing API (FunctionContextExtensions) trusts; restored when this method returns, and marked
         // ended so that work the handler leaves behind cannot act for this invocation any more. Only a handler that runs
@@ -206,7 +207,7 @@ internal sealed partial class FunctionExecutor
             // background; this caller does not wait for it). A call that already ended passes on its outcome.
             var running = pending is { IsCompleted: false } ? pending : null;
             var endedUsable = running is null && (pending is null || PoolManager.CallLeftInstanceUsable(pending));
-            _pool.ReleaseAfterInterrupt(lease.Slot, running, endedUsable, _keepAlive.OnCompleted(function, request.Tenant));
+            pool.ReleaseAfterInterrupt(lease.Slot, running, endedUsable, _keepAlive.OnCompleted(function, request.Tenant));
             pending = null;
             reason = "abandoned";
 
@@ -254,10 +255,10 @@ internal sealed partial class FunctionExecutor
             }
 
             Log.ProviderFault(_logger, function.Name, lease.Instance.Id, request.InvocationId, ex);
-            throw new InstanceProviderException($"Provider '{_pool.Provider.Name}' failed while running function '{function.Name}' on instance {lease.Instance.Id}: {ex.Message}", ex)
+            throw new InstanceProviderException($"Provider '{pool.Provider.Name}' failed while running function '{function.Name}' on instance {lease.Instance.Id}: {ex.Message}", ex)
             {
                 FunctionName = function.Name,
-                ProviderName = _pool.Provider.Name,
+                ProviderName = pool.Provider.Name,
             };
         }
         finally
@@ -270,7 +271,7 @@ internal sealed partial class FunctionExecutor
             }
             if (reason != "abandoned")
             {
-                _pool.Release(lease.Slot, keep, reason, _keepAlive.OnCompleted(function, request.Tenant));
+                pool.Release(lease.Slot, keep, reason, _keepAlive.OnCompleted(function, request.Tenant));
             }
         }
     }

@@ -24,7 +24,7 @@ namespace OnDemandExecution.Execution;
 internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityInvoker
 {
     private readonly IFunctionCatalog _catalog;
-    private readonly PoolManager _pool;
+    private readonly ProviderPools _pools;
     private readonly OnDemandExecutionOptions _options;
     private readonly TimeProvider _time;
     private readonly OnDemandMetrics _metrics;
@@ -42,7 +42,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
 
     public FunctionExecutor(
         IFunctionCatalog catalog,
-        PoolManager pool,
+        ProviderPools pools,
         IOptions<OnDemandExecutionOptions> options,
         TimeProvider timeProvider,
         OnDemandMetrics metrics,
@@ -54,7 +54,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         IdempotencyCoordinator? idempotency = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(pools);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(metrics);
@@ -63,7 +63,7 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         ArgumentNullException.ThrowIfNull(observers);
         _observers = observers.ToArray();
         _catalog = catalog;
-        _pool = pool;
+        _pools = pools;
         _options = options.Value;
         _time = timeProvider;
         _metrics = metrics;
@@ -75,10 +75,13 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
                 name,
                 f.MaxConcurrency ?? _options.DefaultMaxConcurrency,
                 f.MaxQueueLength ?? _options.DefaultMaxQueueLength,
-                delta => _metrics.QueueLength.Add(delta, tag));
+                delta => _metrics.QueueLength.Add(delta, tag))
+            {
+                Pool = _pools.For(f),
+            };
         };
-        _sidecars = sidecars ?? new SidecarManager(pool, options, metrics, loggerFactory);
-        _router = router ?? new CapabilityRouter(catalog, pool, new ExecutionCostModel(Options.Create(new CapabilityOptions())), options);
+        _sidecars = sidecars ?? new SidecarManager(pools, options, metrics, loggerFactory);
+        _router = router ?? new CapabilityRouter(catalog, pools, new ExecutionCostModel(Options.Create(new CapabilityOptions())), options);
         _idempotency = idempotency ?? new IdempotencyCoordinator(
             new MemoryIdempotencyCache(Options.Create(new IdempotencyOptions()), timeProvider), new InMemoryDependencyStateProvider(), timeProvider, metrics, loggerFactory);
         _invokeCore = InvokeCoreAsync;

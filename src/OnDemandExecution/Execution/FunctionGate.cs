@@ -31,6 +31,9 @@ internal sealed class FunctionGate
 
     public string FunctionName { get; }
 
+    /// <summary>The pool of the function's provider, resolved once with the gate so a call never looks it up by name.</summary>
+    public Pooling.PoolManager? Pool { get; init; }
+
     public int MaxConcurrency { get; }
 
     public int MaxQueueLength { get; }

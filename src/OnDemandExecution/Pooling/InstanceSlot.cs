@@ -61,6 +61,12 @@ internal sealed class InstanceSlot
 
     public TimeSpan KeepAlive { get; set; }
 
+    /// <summary>
+    /// Part of a function's provisioned floor: never expired nor evicted. Written only by the slot's owner (while Busy or
+    /// retiring) and cleared when the slot leaves its key, so a reused slot never inherits it.
+    /// </summary>
+    public bool Provisioned { get; set; }
+
     public long LastUsedTimestamp { get; set; }
 
     /// <summary>When a warm instance was created, recycled or last found healthy (<see cref="TimeProvider"/> timestamp).</summary>

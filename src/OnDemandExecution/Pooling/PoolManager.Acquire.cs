@@ -81,7 +81,7 @@ internal sealed partial class PoolManager
             foreach (var member in key.Members)
             {
                 var word = member.Word;
-                if (InstanceSlot.LowMatches(word, key.LoadedLow) && (oldest is null || member.LastUsedTimestamp < oldest.LastUsedTimestamp))
+                if (InstanceSlot.LowMatches(word, key.LoadedLow) && !member.Provisioned && (oldest is null || member.LastUsedTimestamp < oldest.LastUsedTimestamp)) // a provisioned floor is never evicted
                 {
                     oldest = member;
                     oldestWord = word;

@@ -106,6 +106,7 @@ internal sealed partial class PoolManager
             }
 
             Log.InstanceCreateFailed(_logger, _provider.Name, ex);
+            NoteCreateFailed(ex);
             if (ex is OperationCanceledException && timeout.IsCancellationRequested)
             {
                 throw new InstanceProviderException(
@@ -132,6 +133,7 @@ internal sealed partial class PoolManager
         }
 
         Interlocked.Increment(ref _created);
+        NoteCreateSucceeded();
         _placer?.NoteLocation(slot.Instance.Location);
         _metrics.InstancesCreated.Add(1, _providerTag);
         activity?.SetTag(OnDemandExecutionDiagnostics.InstanceTag, slot.Instance.Id);
@@ -220,7 +222,8 @@ internal sealed partial class PoolManager
         foreach (var slot in _slots.Slots)
         {
             var word = slot.Word;
-            if (InstanceSlot.StateOf(word) == InstanceState.Loaded && (oldest is null || slot.LastUsedTimestamp < oldest.LastUsedTimestamp))
+            // Provisioned instances are a floor, not a cache: never evicted for another's start.
+            if (InstanceSlot.StateOf(word) == InstanceState.Loaded && !slot.Provisioned && (oldest is null || slot.LastUsedTimestamp < oldest.LastUsedTimestamp))
             {
                 oldest = slot;
                 oldestWord = word;
@@ -247,6 +250,7 @@ internal sealed partial class PoolManager
     private void Destroy(InstanceSlot slot, string reason)
     {
         var instance = slot.Instance;
+        ClearProvisioned(slot);
         _slots.Return(slot); // reusable from here on: only the captured instance is used below
         Interlocked.Decrement(ref _liveInstances);
         Interlocked.Increment(ref _destroyed);

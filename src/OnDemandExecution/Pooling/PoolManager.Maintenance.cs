@@ -37,7 +37,7 @@ internal sealed partial class PoolManager
             // LastUsedTimestamp was written before the slot published this word; if it is reused meanwhile, the word
             // changes and the CAS below fails, so a fresh timestamp is never judged by a stale word.
             var idle = _time.GetElapsedTime(slot.LastUsedTimestamp, now);
-            if (slot.KeepAlive == Timeout.InfiniteTimeSpan)
+            if (slot.KeepAlive == Timeout.InfiniteTimeSpan || slot.Provisioned)
             {
                 continue;
             }
@@ -83,6 +83,7 @@ internal sealed partial class PoolManager
     /// <summary>An expired instance: scrub it back into the warming pool when the provider can and the pool needs it, else destroy.</summary>
     private async ValueTask RetireAsync(InstanceSlot slot, string reason, CancellationToken cancellationToken)
     {
+        ClearProvisioned(slot);
         var warmNeeded = WarmDeficit() > 0;
         if (warmNeeded && _provider.Capabilities.SupportsRecycle && !IsDisposed)
         {

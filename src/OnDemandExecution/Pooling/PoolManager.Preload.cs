@@ -19,6 +19,12 @@ internal sealed partial class PoolManager
             throw new ArgumentOutOfRangeException(nameof(keepAlive), keepAlive, "The keep-alive must be zero or positive, or Timeout.InfiniteTimeSpan.");
         }
 
+        if (Registry?.For(definition) is { } owner && !ReferenceEquals(owner, this))
+        {
+            // A policy holding the default pool preloads a function of another provider: its own pool does it.
+            return await owner.PreloadAsync(definition, tenant, count, keepAlive, cancellationToken).ConfigureAwait(false);
+        }
+
         ObjectDisposedException.ThrowIf(IsDisposed, this);
 
         // A preload is background work a policy starts, often from inside a call: a trace of its own, linked to that call.

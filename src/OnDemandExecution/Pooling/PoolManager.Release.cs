@@ -27,7 +27,7 @@ internal sealed partial class PoolManager
             return;
         }
 
-        if (keepAlive == TimeSpan.Zero)
+        if (keepAlive == TimeSpan.Zero && !slot.Provisioned)
         {
             if (!_slots.TryRetire(slot, slot.Word))
             {

@@ -43,6 +43,7 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
     private int _disposed;
     private int _warmTarget;
     private long _nextExpiry = long.MaxValue; // timestamp before which no idle instance expires (a hint: never later than the earliest)
+    private long _provisionedLive; // slots flagged Provisioned (kept up by maintenance)
 
     public PoolManager(
         IInstanceProvider provider,
@@ -51,7 +52,8 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
         OnDemandMetrics metrics,
         ILoggerFactory? loggerFactory = null,
         ChannelQualityPlacer? placer = null,
-        PoolBackgroundScheduler? backgroundScheduler = null)
+        PoolBackgroundScheduler? backgroundScheduler = null,
+        string? name = null)
     {
         ArgumentNullException.ThrowIfNull(provider);
         ArgumentNullException.ThrowIfNull(options);
@@ -62,17 +64,28 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
         _time = timeProvider;
         _metrics = metrics;
         _logger = (ILogger?)loggerFactory?.CreateLogger<PoolManager>() ?? NullLogger.Instance;
-        _providerTag = new(OnDemandExecutionDiagnostics.ProviderTag, provider.Name);
+        Name = name ?? ProviderPools.DefaultName;
+        _providerTag = new(OnDemandExecutionDiagnostics.ProviderTag, name ?? provider.Name); // a named pool is tagged with its registration name
         _warmTarget = _options.WarmingPoolSize;
+        _constructed = timeProvider.GetTimestamp();
         // A caller-supplied background scheduler means one thread drives the pools (a simulation): choices must not
         // depend on thread ids there.
         _slots = new SlotAllocator(Math.Clamp(_options.MaxInstances, 16, 1024), spreadScans: backgroundScheduler is null);
         _placer = placer;
         _backgroundScheduler = backgroundScheduler?.Scheduler ?? TaskScheduler.Default;
-        metrics.ObservePoolsWith(GetSnapshot);
+        metrics.ObservePools(_providerTag, GetSnapshot);
     }
 
     public IInstanceProvider Provider => _provider;
+
+    /// <summary>The name functions use to pick this pool's provider (<see cref="ProviderPools.DefaultName"/> for the default one).</summary>
+    public string Name { get; }
+
+    /// <summary>The options this pool runs with (the default options, or the ones named after a named provider).</summary>
+    public OnDemandExecutionOptions Options => _options;
+
+    /// <summary>Every pool of the host, set once they are all built; routes preloads of another provider's functions.</summary>
+    internal ProviderPools? Registry { get; set; }
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -110,7 +123,10 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
             Recycling: Count(InstanceState.Recycling),
             Created: Volatile.Read(ref _created),
             Destroyed: Volatile.Read(ref _destroyed),
-            Recycled: Volatile.Read(ref _recycled));
+            Recycled: Volatile.Read(ref _recycled))
+        {
+            Provisioned = Volatile.Read(ref _provisionedLive),
+        };
     }
 
     public IReadOnlyList<ActivePoolCounts> GetActivePools() => _slots.Keys.Select(SlotAllocator.CountKey).ToArray();
@@ -130,7 +146,9 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
         }
 
         await RunMaintenancePassAsync(cancellationToken).ConfigureAwait(false);
+        await StartProvisioning().WaitAsync(cancellationToken).ConfigureAwait(false);
         await StartRefill().WaitAsync(cancellationToken).ConfigureAwait(false);
+        NoteMaintenanceCompleted(); // this pass waited for its refill: the warming pool is judged after it
     }
 
     /// <summary>
@@ -151,7 +169,9 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
             ExpireIdle();
             await DropDeadWarmAsync(cancellationToken).ConfigureAwait(false);
             TrimWarm();
+            _ = StartProvisioning(); // the provisioned floors, in the background like the refill
             _ = StartRefill();
+            NoteMaintenanceCompleted();
         }
         catch (Exception ex)
         {

@@ -23,6 +23,12 @@ public readonly record struct PoolSnapshot(
 {
     /// <summary>Instances that exist now (every state but destroyed).</summary>
     public long Live => Provisioning + Warm + Assigned + Idle + Busy + Recycling;
+
+    /// <summary>
+    /// Instances (idle or busy) that make up the functions' provisioned floors
+    /// (<see cref="FunctionDefinition.ProvisionedConcurrency"/>); the other idle and busy ones are on-demand.
+    /// </summary>
+    public long Provisioned { get; init; }
 }
 
 /// <summary>The instances one tenant holds for one function (an active pool), by state.</summary>

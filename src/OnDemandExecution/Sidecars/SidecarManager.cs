@@ -20,7 +20,8 @@ namespace OnDemandExecution.Sidecars;
 /// </remarks>
 internal sealed class SidecarManager : IAsyncDisposable, IDisposable
 {
-    private readonly PoolManager _pool;
+    private readonly PoolManager _pool; // sidecars without a provider of their own run on the default provider's pool
+    private readonly ProviderPools _pools;
     private readonly OnDemandExecutionOptions _options;
     private readonly OnDemandMetrics _metrics;
     private readonly TimeProvider _time;
@@ -33,17 +34,21 @@ internal sealed class SidecarManager : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private int _boundPrimaries;
 
-    public SidecarManager(PoolManager pool, IOptions<OnDemandExecutionOptions> options, OnDemandMetrics metrics, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    public SidecarManager(ProviderPools pools, IOptions<OnDemandExecutionOptions> options, OnDemandMetrics metrics, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         _time = timeProvider ?? TimeProvider.System;
-        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(pools);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(metrics);
-        _pool = pool;
+        _pools = pools;
+        _pool = pools.Default;
         _options = options.Value;
         _metrics = metrics;
         _logger = (ILogger?)loggerFactory?.CreateLogger<SidecarManager>() ?? NullLogger.Instance;
-        pool.InstanceRetired += OnInstanceRetired;
+        foreach (var pool in pools.All)
+        {
+            pool.InstanceRetired += OnInstanceRetired; // primaries of every provider: a sidecar stops with the last one it serves
+        }
     }
 
     /// <summary>Sidecars running or starting now (for tests and the sample).</summary>
@@ -227,7 +232,10 @@ internal sealed class SidecarManager : IAsyncDisposable, IDisposable
         }
 
         ReleaseAll(toRelease);
-        _pool.InstanceRetired -= OnInstanceRetired;
+        foreach (var pool in _pools.All)
+        {
+            pool.InstanceRetired -= OnInstanceRetired;
+        }
 
         // Bounded: a sidecar start or a dedicated provider's disposal that hangs is abandoned after ShutdownTimeout.
         using var bound = new CancellationTokenSource(_options.ShutdownTimeout, _time);

@@ -37,6 +37,47 @@ public class KvmEndToEndTests(KvmFixture fixture, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task InProcessAndKvmSideBySide_EachFunctionRunsOnItsOwnProvider()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services
+            .AddOnDemandExecution(o => o.WarmingPoolSize = 1) // the default provider: in-process, for trusted code
+            .AddKvmProvider(
+                "tenant-vm",
+                o =>
+                {
+                    var f = fixture.Options();
+                    o.KernelPath = f.KernelPath;
+                    o.InitrdPath = f.InitrdPath;
+                    o.Accelerator = f.Accelerator;
+                    o.SnapshotDirectory = f.SnapshotDirectory;
+                    o.MaxMemoryMb = f.MaxMemoryMb;
+                    o.MaxVCpuCount = f.MaxVCpuCount;
+                },
+                pool =>
+                {
+                    pool.WarmingPoolSize = 0;
+                    pool.MaxInstances = 2;
+                })
+            .AddFunction("trusted", (ctx, _) => new(Encoding.UTF8.GetBytes("in-process:" + Encoding.UTF8.GetString(ctx.Payload.Span))))
+            .AddFunction(new FunctionDefinition("untrusted", new ProgramFunctionCode("read -r x; echo \"vm:$x\"")) { ProviderName = "tenant-vm" });
+        using var host = builder.Build();
+        await host.StartAsync();
+        var executor = host.Services.GetRequiredService<IFunctionExecutor>();
+
+        var trusted = await executor.InvokeAsync("trusted", "a", new TenantId("t1"));
+        var untrusted = await executor.InvokeAsync("untrusted", "b", new TenantId("t1"));
+
+        Assert.Equal("in-process:a", trusted.OutputAsString());
+        Assert.StartsWith("inproc-", trusted.InstanceId, StringComparison.Ordinal);
+        Assert.Equal("vm:b\n", untrusted.OutputAsString());
+        Assert.NotNull(host.Services.GetRequiredService<KvmInstanceProvider>().FindInstance(untrusted.InstanceId));
+        Assert.Equal(1, host.Services.GetRequiredKeyedService<IInstancePoolManager>("tenant-vm").GetSnapshot().Live);
+        await host.StopAsync();
+        Assert.Equal(0, host.Services.GetRequiredKeyedService<IInstancePoolManager>("tenant-vm").GetSnapshot().Live);
+    }
+
+    [Fact]
     public async Task ShellProgramFunction_RunsThroughTheExecutor_AndAKilledGuestIsReplaced()
     {
         using var host = BuildHost();

@@ -223,8 +223,12 @@ public class FunctionCatalogTests
 
     private static FunctionDefinition Fn(string name) => new(name, Code());
 
-    private static FunctionCatalog NewCatalog(IEnumerable<FunctionDefinition> functions) =>
-        new(functions, new FakeInstanceProvider(), Options.Create(new OnDemandExecutionOptions()));
+    private static FunctionCatalog NewCatalog(IEnumerable<FunctionDefinition> functions)
+    {
+        var options = Options.Create(new OnDemandExecutionOptions());
+        var pool = new OnDemandExecution.Pooling.PoolManager(new FakeInstanceProvider(), options, TimeProvider.System, new OnDemandExecution.Diagnostics.OnDemandMetrics());
+        return new(functions, new OnDemandExecution.Pooling.ProviderPools(pool), options);
+    }
 
     private static FunctionDefinition WithLimit(FunctionDefinition f, string property, string value) => property switch
     {
