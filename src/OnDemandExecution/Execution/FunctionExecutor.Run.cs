@@ -167,7 +167,7 @@ internal sealed partial class FunctionExecutor
         // What the handler-facing API (FunctionContextExtensions) trusts; restored when this method returns, and marked
         // ended so that work the handler leaves behind cannot act for this invocation any more. Only a handler that runs
         // in this process (or a function with sidecars) can reach it: providers that isolate their instances get none.
-        var frame = _framesFlow || sidecars is not null ? new InvocationFrame(request, this, sidecars) : null;
+        var frame = pool.HandlersRunInProcess || sidecars is not null ? new InvocationFrame(request, this, sidecars) : null;
         if (frame is not null)
         {
             InvocationFrame.Current = frame;

@@ -38,7 +38,6 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
     private readonly IdempotencyCoordinator _idempotency;
     private readonly Func<FunctionDefinition, InvocationRequest, CancellationToken, ValueTask<InvocationResult>> _invokeCore;
     private readonly TenantCallLimiter _tenantCalls;
-    private readonly bool _framesFlow; // handlers run in this process, where the invocation frame can reach them
 
     public FunctionExecutor(
         IFunctionCatalog catalog,
@@ -86,7 +85,6 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
             new MemoryIdempotencyCache(Options.Create(new IdempotencyOptions()), timeProvider), new InMemoryDependencyStateProvider(), timeProvider, metrics, loggerFactory);
         _invokeCore = InvokeCoreAsync;
         _tenantCalls = new TenantCallLimiter(_options.CallsPerTenantLimit);
-        _framesFlow = pool.Provider.Capabilities.Isolation == IsolationLevel.None;
     }
 
     /// <summary>The sidecars of the running functions (for tests and diagnostics).</summary>

@@ -78,6 +78,9 @@ internal sealed partial class PoolManager : IInstancePoolManager, IAsyncDisposab
 
     public IInstanceProvider Provider => _provider;
 
+    /// <summary>Whether handlers run in this process (no isolation), where the invocation frame can reach them.</summary>
+    internal bool HandlersRunInProcess => _provider.Capabilities.Isolation == IsolationLevel.None;
+
     /// <summary>The name functions use to pick this pool's provider (<see cref="ProviderPools.DefaultName"/> for the default one).</summary>
     public string Name { get; }
 
