@@ -158,8 +158,10 @@ internal sealed partial class PoolManager
         {
             return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!task.IsCompleted)
+        catch (OperationCanceledException)
         {
+            // Given up on: whatever the creation still yields is disposed. Not filtered on the task's state: a creation
+            // that completes between the token firing and this handler would otherwise leak its instance.
             Track(DisposeLateAsync(task));
             throw;
         }

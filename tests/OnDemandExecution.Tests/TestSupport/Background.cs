@@ -35,7 +35,7 @@ internal static class Background
     /// </summary>
     public static async Task UntilAsync(Func<bool> condition, string what)
     {
-        for (var i = 0; i < 200_000; i++)
+        for (var i = 0; i < 2_000_000; i++)
         {
             if (condition())
             {
