@@ -1,4 +1,5 @@
 using System.Globalization;
+using OnDemandExecution.Processes;
 
 namespace OnDemandExecution.Kvm.Sandbox;
 
@@ -9,20 +10,7 @@ namespace OnDemandExecution.Kvm.Sandbox;
 internal readonly record struct ProcessIdentity(int Pid, long StartTime)
 {
     /// <summary>The identity of a running process, or null when there is none with that pid.</summary>
-    public static ProcessIdentity? Of(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
-            // the command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'
-            var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return long.TryParse(rest[19], NumberStyles.None, CultureInfo.InvariantCulture, out var start) ? new ProcessIdentity(pid, start) : null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
-        {
-            return null;
-        }
-    }
+    public static ProcessIdentity? Of(int pid) => ProcessStartTime.Of(pid) is { } start ? new ProcessIdentity(pid, start) : null;
 
     /// <summary>Whether this very process still runs (same pid and same start time).</summary>
     public bool IsRunning => Of(Pid) is { } now && now.StartTime == StartTime;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using OnDemandExecution.Processes;
 
 namespace OnDemandExecution.Oci.Runtime;
 
@@ -31,29 +32,7 @@ internal static class HostIdentity
     }
 
     /// <summary>The start time of process <paramref name="pid"/> in clock ticks since boot, or null when there is no such process.</summary>
-    public static long? StartTime(int pid)
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText("/proc/" + pid.ToString(CultureInfo.InvariantCulture) + "/stat");
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        // the command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'
-        var close = stat.LastIndexOf(')');
-        if (close < 0)
-        {
-            return null;
-        }
-
-        var fields = stat[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        // fields[0] is field 3 (state), so field 22 (starttime) is fields[19]
-        return fields.Length > 19 && long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var start) ? start : null;
-    }
+    public static long? StartTime(int pid) => ProcessStartTime.Of(pid);
 
     /// <summary>The owner tag of this process: <c>PID-STARTTIME</c> (start time in base 36).</summary>
     public static string CurrentOwnerTag()
