@@ -16,6 +16,7 @@ foreach (var a in args.Skip(2))
 {
     specs.Add(a switch
     {
+        "none" => KeepAlivePolicySpec.None,
         "f10" => KeepAlivePolicySpec.Fixed(TimeSpan.FromMinutes(10)),
         "f20" => KeepAlivePolicySpec.Fixed(TimeSpan.FromMinutes(20)),
         "hh" => KeepAlivePolicySpec.HybridHistogram(),
