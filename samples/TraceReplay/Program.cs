@@ -12,6 +12,11 @@ using System.Globalization;
 using OnDemandExecution.Simulation;
 using TraceReplay;
 
+if (GcBudget.TryRunWithLargerBudget(args, out var childExitCode))
+{
+    return childExitCode;
+}
+
 var arguments = Arguments.Parse(args);
 if (arguments.Get("--generate") is { } generateDir)
 {
