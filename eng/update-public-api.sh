@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# Adds the public API that the PublicAPI.Unshipped.txt files do not list yet (RS0016) and drops what is gone (RS0017),
-# for every packable project under src/. Review the diff afterwards: it is the public surface that changed.
+# Brings every package's PublicAPI.Unshipped.txt up to date with its code: builds each packable project under src/,
+# adds the symbols the build reports as undeclared (RS0016) and drops the ones it reports as gone (RS0017). Review the
+# diff afterwards: it is the public surface that changed. (`dotnet format analyzers` does the same, but does not
+# always apply the fix.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for file in src/*/PublicAPI.Unshipped.txt; do
   project=$(ls "$(dirname "$file")"/*.csproj)
-  dotnet restore "$project" >/dev/null
-  dotnet format analyzers "$project" --diagnostics RS0016 RS0017 --severity info
+  log=$(mktemp)
+  dotnet build "$project" -c Release -p:TreatWarningsAsErrors=false -p:WarningsAsErrors=RS0000 2>&1 > "$log" || true
+  python3 - "$file" "$log" <<'PY'
+import re, sys
+path, log = sys.argv[1], open(sys.argv[2]).read()
+added = set(re.findall(r"RS0016: Symbol '(.+?)' is not part of the declared public API", log))
+gone = set(re.findall(r"RS0017: Symbol '(.+?)' is part of the declared API, but", log))
+lines = [l.rstrip("\n") for l in open(path) if l.strip()]
+header = [l for l in lines if l.startswith("#")]
+body = sorted((set(l for l in lines if not l.startswith("#")) | added) - gone, key=str.lower)
+open(path, "w").write("\n".join(header + body) + "\n")
+if added or gone:
+    print(f"{path}: +{len(added)} -{len(gone)}")
+PY
+  rm -f "$log"
 done
-git diff --stat -- 'src/*/PublicAPI.*.txt'

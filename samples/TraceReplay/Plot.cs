@@ -2,40 +2,54 @@ using OnDemandExecution.Simulation;
 
 namespace TraceReplay;
 
-/// <summary>Cold-start % against idle memory, one point per policy and one series per trace (ScottPlot, rendered headless).</summary>
+/// <summary>
+/// Cold-start % against idle memory, one point per policy (ScottPlot, rendered headless). Points carry no text: each
+/// policy has a colour and each trace a marker shape, named in a legend beside the plot, so labels never overlap. Both
+/// axes start at 0.
+/// </summary>
 internal static class Plot
 {
+    private static readonly ScottPlot.MarkerShape[] Shapes =
+    [
+        ScottPlot.MarkerShape.FilledCircle, ScottPlot.MarkerShape.FilledSquare, ScottPlot.MarkerShape.FilledTriangleUp,
+        ScottPlot.MarkerShape.FilledDiamond, ScottPlot.MarkerShape.OpenCircle, ScottPlot.MarkerShape.OpenSquare,
+    ];
+
     public static void Write(string path, IReadOnlyList<(string Trace, IReadOnlyList<ReplayResult> Results)> series)
     {
         var plot = new ScottPlot.Plot();
-        foreach (var (trace, results) in series)
+        var palette = new ScottPlot.Palettes.Category10();
+        var policies = series.SelectMany(s => s.Results.Select(r => r.Policy)).Distinct(StringComparer.Ordinal).ToList();
+        double maxX = 0, maxY = 0;
+        for (var t = 0; t < series.Count; t++)
         {
-            var xs = results.Select(r => r.Provider.IdleGbSeconds / 3600).ToArray();
-            var ys = results.Select(r => r.ColdStartPercent).ToArray();
-            var scatter = plot.Add.ScatterPoints(xs, ys);
-            scatter.LegendText = trace;
-            scatter.MarkerSize = 9;
-            for (var i = 0; i < results.Count; i++)
+            var (trace, results) = series[t];
+            foreach (var result in results)
             {
-                var label = plot.Add.Text(results[i].Policy, xs[i], ys[i]);
-                label.LabelFontSize = 11;
-                label.OffsetX = 6;
-                label.OffsetY = -6;
+                var x = result.Provider.IdleGbSeconds / 3600;
+                var y = result.ColdStartPercent;
+                maxX = Math.Max(maxX, x);
+                maxY = Math.Max(maxY, y);
+                var point = plot.Add.ScatterPoints(new[] { x }, new[] { y });
+                point.Color = palette.GetColor(policies.IndexOf(result.Policy));
+                point.MarkerShape = Shapes[t % Shapes.Length];
+                point.MarkerSize = 10;
+                point.LegendText = series.Count == 1 ? result.Policy : $"{result.Policy} ({trace})";
             }
         }
 
         plot.Title("Cold starts vs idle memory (one point per keep-alive policy)");
-        plot.XLabel("idle memory (GB-hours)");
-        plot.YLabel("cold-start %");
-        plot.Axes.Margins(left: 0.05, right: 0.3, bottom: 0.1, top: 0.15);
-        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        plot.XLabel("idle memory (GB-hours, to the trace's end)");
+        plot.YLabel("cold-start % (code not loaded at arrival)");
+        plot.Axes.SetLimits(0, maxX > 0 ? maxX * 1.1 : 1, 0, maxY > 0 ? maxY * 1.1 : 1);
+        plot.ShowLegend(ScottPlot.Edge.Right);
         if (Path.GetExtension(path).Equals(".png", StringComparison.OrdinalIgnoreCase))
         {
-            plot.SavePng(path, 900, 600);
+            plot.SavePng(path, 1000, 600);
         }
         else
         {
-            plot.SaveSvg(path, 900, 600);
+            plot.SaveSvg(path, 1000, 600);
         }
     }
 }

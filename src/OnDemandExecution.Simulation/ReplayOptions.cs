@@ -37,6 +37,15 @@ public sealed record ReplayOptions
     /// </summary>
     public Action<IServiceProvider>? Inspect { get; init; }
 
+    /// <summary>
+    /// Told how far each policy's replay has got: every <see cref="ProgressInterval"/> invocations and once at the end,
+    /// on the replay's thread (several policies report from several threads). Default none. Results do not depend on it.
+    /// </summary>
+    public IProgress<ReplayProgress>? Progress { get; init; }
+
+    /// <summary>How many invocations pass between two <see cref="Progress"/> reports (at least 1). Default 16384.</summary>
+    public int ProgressInterval { get; init; } = 16_384;
+
     /// <summary>When virtual time starts (only dates in logs depend on it).</summary>
     public DateTimeOffset Start { get; init; } = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 }

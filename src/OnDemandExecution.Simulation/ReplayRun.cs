@@ -94,6 +94,10 @@ internal sealed class ReplayRun
             AdvanceTo(at);
             _ = InvokeAsync(executor, invocation, count++);
             _scheduler.RunPending();
+            if (_options.Progress is { } progress && count % Math.Max(1, _options.ProgressInterval) == 0)
+            {
+                progress.Report(new ReplayProgress(_policy.Name, count, TimeSpan.FromTicks(at - startTicks), _trace.Duration));
+            }
         }
 
         // The accounting horizon is the trace's end: idle time is counted up to it, not after.
@@ -102,6 +106,7 @@ internal sealed class ReplayRun
             AdvanceTo(endTicks);
         }
 
+        _options.Progress?.Report(new ReplayProgress(_policy.Name, count, _trace.Duration, _trace.Duration));
         var horizon = _clock.GetUtcNow();
         var stats = _provider.GetStatistics(horizon);
 
