@@ -8,10 +8,14 @@ cd "$(dirname "$0")/.."
 for file in src/*/PublicAPI.Unshipped.txt; do
   project=$(ls "$(dirname "$file")"/*.csproj)
   log=$(mktemp)
-  dotnet build "$project" -c Release -p:TreatWarningsAsErrors=false -p:WarningsAsErrors=RS0000 2>&1 > "$log" || true
-  python3 - "$file" "$log" <<'PY'
+  # references first, then this project alone and from scratch (an up-to-date project reports nothing)
+  dotnet build "$project" -c Release -p:TreatWarningsAsErrors=false >/dev/null 2>&1 || true
+  dotnet build "$project" -c Release --no-dependencies --no-incremental -p:TreatWarningsAsErrors=false > "$log" 2>&1 || true
+  python3 - "$file" "$log" "$(realpath "$project")" <<'PY'
 import re, sys
-path, log = sys.argv[1], open(sys.argv[2]).read()
+path, project = sys.argv[1], sys.argv[3]
+# only this project's lines: a build also reports the projects it references
+log = "\n".join(l for l in open(sys.argv[2]) if "[" + project in l)
 added = set(re.findall(r"RS0016: Symbol '(.+?)' is not part of the declared public API", log))
 gone = set(re.findall(r"RS0017: Symbol '(.+?)' is part of the declared API, but", log))
 lines = [l.rstrip("\n") for l in open(path) if l.strip()]

@@ -71,6 +71,32 @@ public static class ExecutionFeaturesBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Keeps idempotent functions' results in the application's <see cref="Microsoft.Extensions.Caching.Distributed.IDistributedCache"/>
+    /// (<see cref="DistributedIdempotencyCache"/>) instead of in memory: register one first (for example
+    /// <c>services.AddDistributedMemoryCache()</c>, or a Redis or SQL Server cache). Keys stay per tenant; single flight
+    /// stays per host.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the key prefix.</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder UseDistributedIdempotencyCache(this IOnDemandExecutionBuilder builder, Action<DistributedIdempotencyCacheOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<DistributedIdempotencyCacheOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.Replace(ServiceDescriptor.Singleton<IIdempotencyCache>(static sp => new DistributedIdempotencyCache(
+            sp.GetService<Microsoft.Extensions.Caching.Distributed.IDistributedCache>() ?? throw new InvalidOperationException(
+                "UseDistributedIdempotencyCache needs an IDistributedCache: register one (services.AddDistributedMemoryCache(), a Redis or SQL Server cache) before the host starts."),
+            sp.GetRequiredService<IOptions<DistributedIdempotencyCacheOptions>>(),
+            sp.GetRequiredService<IOptions<IdempotencyOptions>>())));
+        return builder;
+    }
+
     /// <summary>Registers the services behind the three features; called by <c>AddOnDemandExecution</c>.</summary>
     internal static void AddExecutionFeatures(IServiceCollection services)
     {

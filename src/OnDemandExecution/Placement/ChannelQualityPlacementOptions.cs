@@ -54,6 +54,14 @@ public sealed class ChannelQualityPlacementOptions
     /// <summary>Whether to probe every endpoint directly from <see cref="LocalLocation"/>. Default true.</summary>
     public bool ProbeFromLocalLocation { get; set; } = true;
 
+    /// <summary>
+    /// The name of the <see cref="System.Net.Http.HttpClient"/> that <see cref="HttpProbe"/> asks
+    /// <see cref="System.Net.Http.IHttpClientFactory"/> for (register it with <c>services.AddHttpClient(name)</c> to give
+    /// the probes a proxy, client certificates or authentication headers). Default null: the probe uses a client of its
+    /// own, with no proxy, no redirects and no pooled connections.
+    /// </summary>
+    public string? HttpClientName { get; set; }
+
     /// <summary>How other locations are probed: one route per (location, endpoint). See <see cref="ChannelProbeRoute"/>.</summary>
     public IList<ChannelProbeRoute> ProbeRoutes { get; } = new List<ChannelProbeRoute>();
 }

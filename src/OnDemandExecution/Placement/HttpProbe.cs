@@ -1,29 +1,67 @@
 using System.Net;
+using Microsoft.Extensions.Options;
 
 namespace OnDemandExecution;
 
 /// <summary>
 /// Probes <c>http://</c> and <c>https://</c> addresses with a <c>GET</c>: the round trip is the time until the
 /// response headers arrive. Any response counts as a working channel except 502, 503 and 504 (a gateway that could not
-/// reach the service); a connection failure or the timeout is a failure. Connections are not pooled, so every probe
-/// measures the same thing (connect and request).
+/// reach the service); a connection failure or the timeout is a failure. Every request asks for <c>Connection: close</c>,
+/// so every probe measures the same thing (connect and request).
 /// </summary>
+/// <remarks>
+/// When <see cref="ChannelQualityPlacementOptions.HttpClientName"/> is set and an <see cref="IHttpClientFactory"/> is
+/// registered, each probe sends through <c>CreateClient(name)</c>: the named client's handlers (proxy, client
+/// certificates, authentication) apply, and the factory owns their lifetime. Otherwise the probe uses a client of its
+/// own (no proxy, no redirects, no pooled connections).
+/// </remarks>
 public sealed class HttpProbe : IChannelQualityProbe, IDisposable
 {
     private readonly TimeProvider _time;
-    private readonly HttpClient _client;
+    private readonly HttpClient? _client;
+    private readonly IHttpClientFactory? _factory;
+    private readonly string? _clientName;
 
     /// <summary>Creates the probe with its own <see cref="HttpClient"/>.</summary>
     /// <param name="timeProvider">Measures the round trip and runs the timeout.</param>
     public HttpProbe(TimeProvider timeProvider)
+        : this(timeProvider, (IHttpClientFactory?)null, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the probe for dependency injection: with <see cref="ChannelQualityPlacementOptions.HttpClientName"/> set
+    /// and a factory registered, it sends through the factory's named client; otherwise through a client of its own.
+    /// </summary>
+    /// <param name="timeProvider">Measures the round trip and runs the timeout.</param>
+    /// <param name="options">Names the client (<see cref="ChannelQualityPlacementOptions.HttpClientName"/>).</param>
+    /// <param name="httpClientFactory">The application's factory, when it registered one.</param>
+    public HttpProbe(TimeProvider timeProvider, IOptions<ChannelQualityPlacementOptions> options, IHttpClientFactory? httpClientFactory = null)
+        : this(timeProvider, httpClientFactory, (options ?? throw new ArgumentNullException(nameof(options))).Value.HttpClientName)
+    {
+    }
+
+    private HttpProbe(TimeProvider timeProvider, IHttpClientFactory? factory, string? clientName)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         _time = timeProvider;
-        _client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, UseProxy = false, AllowAutoRedirect = false })
+        if (clientName is not null)
         {
-            Timeout = Timeout.InfiniteTimeSpan, // the probe's own timeout applies
-        };
+            _factory = factory ?? throw new InvalidOperationException(
+                $"ChannelQualityPlacementOptions.HttpClientName is '{clientName}' but no IHttpClientFactory is registered: add one with services.AddHttpClient(\"{clientName}\").");
+            _clientName = clientName;
+        }
+        else
+        {
+            _client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, UseProxy = false, AllowAutoRedirect = false })
+            {
+                Timeout = Timeout.InfiniteTimeSpan,
+            };
+        }
     }
+
+    /// <summary>Whether probes go through the factory's named client (true) or the probe's own client (false).</summary>
+    public bool UsesHttpClientFactory => _factory is not null;
 
     /// <inheritdoc/>
     public bool CanProbe(Uri address)
@@ -43,7 +81,9 @@ public sealed class HttpProbe : IChannelQualityProbe, IDisposable
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, address);
             request.Headers.ConnectionClose = true;
-            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            // A factory's client is cheap to create and must not be kept (the factory rotates its handlers).
+            var client = _client ?? _factory!.CreateClient(_clientName!);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
             var elapsed = _time.GetElapsedTime(started);
             return response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout
                 ? ChannelProbeResult.Failure(elapsed, $"HTTP {(int)response.StatusCode}")
@@ -60,5 +100,5 @@ public sealed class HttpProbe : IChannelQualityProbe, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _client.Dispose();
+    public void Dispose() => _client?.Dispose();
 }
