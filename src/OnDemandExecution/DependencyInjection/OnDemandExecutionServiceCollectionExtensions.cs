@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -14,6 +16,37 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers OnDemandExecution in a service collection.</summary>
 public static class OnDemandExecutionServiceCollectionExtensions
 {
+    /// <summary>
+    /// Adds the library from a configuration section (for example <c>configuration.GetSection("OnDemandExecution")</c>):
+    /// its values bind <see cref="OnDemandExecutionOptions"/>, and its <c>Functions</c> child registers assembly and
+    /// program functions (<c>Functions:{name}:Assembly</c> + <c>Handler</c>, or <c>Program</c>; with <c>Provider</c>,
+    /// <c>MemoryMb</c>, <c>Timeout</c>, <c>MaxConcurrency</c>, <c>MaxQueueLength</c>, <c>MaxPayloadBytes</c>,
+    /// <c>KeepAlive</c>, <c>Capabilities</c> and <c>Provisioned</c> (<c>Count</c>, <c>Tenants</c>, <c>Schedule</c>)),
+    /// validated like functions added in code. When the configuration reloads, the warming pool's size and the functions
+    /// follow it without a restart (added, replaced, removed, or only their provisioned floor changed).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The section.</param>
+    /// <returns>A builder for providers, functions and features.</returns>
+    /// <exception cref="InvalidOperationException">A function's setting cannot be read; the message names its key.</exception>
+    [RequiresUnreferencedCode(AssemblyLoading.UnreferencedCodeMessage)]
+    [RequiresDynamicCode(AssemblyLoading.DynamicCodeMessage)]
+    public static IOnDemandExecutionBuilder AddOnDemandExecution(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = services.AddOnDemandExecution();
+        services.AddOptions<OnDemandExecutionOptions>().Bind(configuration);
+        foreach (var function in FunctionConfiguration.Read(configuration))
+        {
+            builder.AddFunction(function);
+        }
+
+        services.AddSingleton(new ConfiguredSection(configuration));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConfigurationReloadService>());
+        return builder;
+    }
+
     /// <summary>
     /// Adds the executor (<see cref="IFunctionExecutor"/>), the pools (<see cref="IInstancePoolManager"/>), the function
     /// catalog (<see cref="IFunctionCatalog"/>), the in-process provider as the default <see cref="IInstanceProvider"/>,

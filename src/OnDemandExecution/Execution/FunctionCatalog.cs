@@ -49,6 +49,66 @@ internal sealed partial class FunctionCatalog : IFunctionCatalog
         pool.TrackProvisioned(definition);
     }
 
+    /// <summary>Raised with a function's name after it was replaced or removed.</summary>
+    internal event Action<string>? FunctionChanged;
+
+    public void Replace(FunctionDefinition definition)
+    {
+        var pool = Check(definition);
+        while (true)
+        {
+            if (!_functions.TryGetValue(definition.Name, out var old))
+            {
+                throw new ArgumentException($"No function named '{definition.Name}' is registered; register it instead of replacing it.", nameof(definition));
+            }
+
+            if (_functions.TryUpdate(definition.Name, definition, old))
+            {
+                Drain(old);
+                pool.TrackProvisioned(definition);
+                FunctionChanged?.Invoke(definition.Name);
+                return;
+            }
+        }
+    }
+
+    public bool Remove(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!_functions.TryRemove(name, out var old))
+        {
+            return false;
+        }
+
+        Drain(old);
+        FunctionChanged?.Invoke(name);
+        return true;
+    }
+
+    /// <summary>Changes only a function's provisioned floor (a configuration reload): no drain, its instances stay.</summary>
+    internal void UpdateProvisioned(string name, ProvisionedConcurrency? floor)
+    {
+        while (_functions.TryGetValue(name, out var old))
+        {
+            var updated = old with { ProvisionedConcurrency = floor };
+            var pool = Check(updated);
+            if (_functions.TryUpdate(name, updated, old))
+            {
+                pool.TrackProvisioned(updated);
+                return;
+            }
+        }
+    }
+
+    private void Drain(FunctionDefinition old)
+    {
+        if (_pools.TryGet(old.ProviderName, out var pool))
+        {
+            pool.UntrackProvisioned(old.Name);
+            pool.Drain(old);
+        }
+    }
+
     /// <summary>Validates a definition against the options and its provider; returns the pool of its provider.</summary>
     private PoolManager Check(FunctionDefinition definition)
     {

@@ -62,6 +62,12 @@ internal sealed partial class FunctionExecutor : IFunctionExecutor, ICapabilityI
         ArgumentNullException.ThrowIfNull(observers);
         _observers = observers.ToArray();
         _catalog = catalog;
+        if (catalog is FunctionCatalog changing)
+        {
+            // A replaced or removed function gets fresh limits and pool on its next call (calls holding the old gate finish on it).
+            changing.FunctionChanged += name => _gates.TryRemove(name, out _);
+        }
+
         _pools = pools;
         _options = options.Value;
         _time = timeProvider;

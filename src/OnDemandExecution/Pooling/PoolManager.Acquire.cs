@@ -115,6 +115,14 @@ internal sealed partial class PoolManager
             alive = false; // a liveness flag that throws says nothing good
         }
 
+        if (alive && HoldsDrained(claimed))
+        {
+            // Loaded with a function that was removed or replaced since: never used again.
+            claimed.Transition(InstanceState.Busy, InstanceState.Destroyed);
+            Destroy(claimed, "function_drained");
+            return false;
+        }
+
         if (alive)
         {
             return true;

@@ -19,6 +19,11 @@ internal sealed partial class PoolManager
             throw new ArgumentOutOfRangeException(nameof(keepAlive), keepAlive, "The keep-alive must be zero or positive, or Timeout.InfiniteTimeSpan.");
         }
 
+        if (Volatile.Read(ref _drains) != 0 && _drained.TryGetValue(definition, out _))
+        {
+            return 0; // a policy's pre-load of a function removed or replaced since
+        }
+
         if (Registry?.For(definition) is { } owner && !ReferenceEquals(owner, this))
         {
             // A policy holding the default pool preloads a function of another provider: its own pool does it.

@@ -27,14 +27,15 @@ internal sealed partial class PoolManager
             return;
         }
 
-        if (keepAlive == TimeSpan.Zero && !slot.Provisioned)
+        var drained = HoldsDrained(slot);
+        if ((keepAlive == TimeSpan.Zero && !slot.Provisioned) || drained)
         {
             if (!_slots.TryRetire(slot, slot.Word))
             {
                 throw new InvalidOperationException($"Instance slot {slot.Index} changed while its owner released it.");
             }
 
-            Track(RetireAsync(slot, "no_keep_alive", _shutdown.Token).AsTask());
+            Track(RetireAsync(slot, drained ? "function_drained" : "no_keep_alive", _shutdown.Token).AsTask());
             return;
         }
 
