@@ -27,12 +27,22 @@ public sealed class ClusterHarness : IAsyncDisposable
 
     private ClusterHarness(InProcessTestCluster cluster) => Cluster = cluster;
 
-    public static async Task<ClusterHarness> StartAsync(int silos, int warmingPool = 1, bool preTriggers = false)
+    public static async Task<ClusterHarness> StartAsync(int silos, int warmingPool = 1, bool preTriggers = false, Microsoft.Extensions.Caching.Distributed.IDistributedCache? sharedResults = null)
     {
         ClusterHarness? harness = null;
         var builder = new InProcessTestClusterBuilder((short)silos);
-        builder.ConfigureSilo((_, silo) =>
+        builder.ConfigureSilo((options, silo) =>
         {
+            if (sharedResults is not null)
+            {
+                // Idempotent results in one cache that every silo shares (Redis or SQL Server across machines).
+                var siloName = options.SiloName;
+                silo.Services.AddSingleton(sharedResults);
+                silo.Services.AddOnDemandExecution()
+                    .AddFunction("quote", (ctx, ct) => new ValueTask<ReadOnlyMemory<byte>>(Encoding.UTF8.GetBytes($"{siloName}:{ctx.Tenant}:{Encoding.UTF8.GetString(ctx.Payload.Span)}")), d => d with { Idempotency = new IdempotencyDefinition() })
+                    .UseDistributedIdempotencyCache();
+            }
+
             silo.Services.AddOnDemandExecution(o =>
                 {
                     o.WarmingPoolSize = warmingPool;
