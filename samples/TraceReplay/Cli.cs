@@ -102,11 +102,23 @@ internal static class Cli
                 r.AddError("--adaptive-cost takes positive numbers, comma separated (e.g. 100,300,1000).");
             }
         });
+        var floor = new Option<double?>("--adaptive-floor")
+        {
+            Description = "The adaptive policy's MinimumKeepAlive in seconds: no instance is given up sooner after a call (default: the option's default, 120).",
+            HelpName = "seconds",
+        };
+        floor.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is { } f && (f < 0 || f > 7200))
+            {
+                r.AddError("--adaptive-floor must be 0 to 7200 seconds.");
+            }
+        });
         var noProgress = new Option<bool>("--no-progress") { Description = "No progress bar (it is shown only on a terminal, for replays longer than a second)." };
 
         var root = new RootCommand("Replays a trace of function calls with keep-alive policies on virtual time, prints their cold starts and idle memory side by side and plots one against the other.")
         {
-            preset, hours, events, azure, durations, memory, all, generate, plot, markdown, seed, details, policies, costs, noProgress,
+            preset, hours, events, azure, durations, memory, all, generate, plot, markdown, seed, details, policies, costs, floor, noProgress,
         };
         root.Validators.Add(r =>
         {
@@ -145,7 +157,12 @@ internal static class Cli
                 case "fixed20": specs.Add(KeepAlivePolicySpec.Fixed(TimeSpan.FromMinutes(20))); break;
                 case "hybrid": specs.Add(KeepAlivePolicySpec.HybridHistogram()); break;
                 case "periodic": specs.Add(KeepAlivePolicySpec.Periodic()); break;
-                default: specs.AddRange(result.GetValue(costs)!.Select(c => KeepAlivePolicySpec.Adaptive(c))); break;
+                default:
+                    var seconds = result.GetValue(floor);
+                    specs.AddRange(result.GetValue(costs)!.Select(c => seconds is not { } s
+                        ? KeepAlivePolicySpec.Adaptive(c)
+                        : KeepAlivePolicySpec.Adaptive(c, o => o.MinimumKeepAlive = TimeSpan.FromSeconds(s)) with { Name = string.Create(CultureInfo.InvariantCulture, $"adaptive {c:0.##} floor {s:0}s") }));
+                    break;
             }
         }
 

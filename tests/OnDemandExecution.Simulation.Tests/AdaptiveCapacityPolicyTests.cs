@@ -52,7 +52,8 @@ public class AdaptiveCapacityPolicyTests
     [Fact]
     public void LongRegularGaps_UnloadAfterUse_AndPreloadShortlyBeforeTheNextArrival()
     {
-        var (policy, time, pools) = Create(60);
+        // The plans alone (no MinimumKeepAlive floor): unloaded right after use, pre-loaded before the next beat.
+        var (policy, time, pools) = Create(60, o => o.MinimumKeepAlive = TimeSpan.Zero);
         var random = new Random(7);
         var start = time.GetUtcNow();
         for (var beat = 0; beat < 16; beat++)
@@ -151,16 +152,63 @@ public class AdaptiveCapacityPolicyTests
         return decisions.OrderBy(d => d.At).ThenBy(d => d.What, StringComparer.Ordinal).ToList();
     }
 
-    private static (AdaptiveCapacityPolicy Policy, FakeTimeProvider Time, RecordingPools Pools) Create(double coldStartCost)
+    [Fact]
+    public void MinimumKeepAlive_HoldsTheInstanceThatItsLevelWouldGiveUpAtOnce()
+    {
+        // The same history as above: level 2 recurs rarely, so its plan gives its instance up at once...
+        TimeSpan Level2KeepAlive(TimeSpan minimum)
+        {
+            var (policy, time, _) = Create(60, o => o.MinimumKeepAlive = minimum);
+            for (var i = 0; i < 60; i++)
+            {
+                policy.OnInvocation(Job, Tenant);
+                if (i % 10 == 0)
+                {
+                    policy.OnInvocation(Job, Tenant);
+                    time.Advance(TimeSpan.FromSeconds(1));
+                    policy.OnCompleted(Job, Tenant);
+                }
+
+                time.Advance(TimeSpan.FromSeconds(1));
+                policy.OnCompleted(Job, Tenant);
+                time.Advance(TimeSpan.FromSeconds(29));
+            }
+
+            policy.OnInvocation(Job, Tenant);
+            policy.OnInvocation(Job, Tenant);
+            return policy.OnCompleted(Job, Tenant); // the second instance's release
+        }
+
+        var plain = Level2KeepAlive(TimeSpan.Zero);
+        var held = Level2KeepAlive(TimeSpan.FromSeconds(90));
+
+        Assert.True(plain < TimeSpan.FromSeconds(29), $"without a floor: {plain}");
+        Assert.Equal(TimeSpan.FromSeconds(90), held); // ...and the floor keeps it 90 s
+    }
+
+    [Fact]
+    public void MinimumKeepAlive_OutOfRange_FailsWithTheOptionAndValue()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => Create(60, o => o.MinimumKeepAlive = TimeSpan.FromHours(3)));
+        Assert.Contains("MinimumKeepAlive", error.Message, StringComparison.Ordinal);
+    }
+
+    private static (AdaptiveCapacityPolicy Policy, FakeTimeProvider Time, RecordingPools Pools) Create(double coldStartCost, Action<AdaptiveCapacityOptions>? configure = null)
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var pools = new RecordingPools(time);
         var policy = new AdaptiveCapacityPolicy(
             pools,
             time,
-            Options.Create(new AdaptiveCapacityOptions { ColdStartCost = coldStartCost }),
+            Options.Create(Configure(new AdaptiveCapacityOptions { ColdStartCost = coldStartCost }, configure)),
             Options.Create(new OnDemandExecutionOptions { WarmInstance = new InstanceSpec { MemoryMb = 256 } }));
         return (policy, time, pools);
+    }
+
+    private static AdaptiveCapacityOptions Configure(AdaptiveCapacityOptions options, Action<AdaptiveCapacityOptions>? configure)
+    {
+        configure?.Invoke(options);
+        return options;
     }
 
     /// <summary>Pools that only record pre-loads (when, how many, for how long).</summary>

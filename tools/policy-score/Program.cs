@@ -22,6 +22,7 @@ foreach (var a in args.Skip(2))
         "hh" => KeepAlivePolicySpec.HybridHistogram(),
         "per" => KeepAlivePolicySpec.Periodic(),
         _ when a.StartsWith("np") => KeepAlivePolicySpec.Adaptive(double.Parse(a[2..], CultureInfo.InvariantCulture), o => o.UsePeriodicity = false) with { Name = a },
+        _ when a.StartsWith('m') => KeepAlivePolicySpec.Adaptive(double.Parse(a.Split('_')[1], CultureInfo.InvariantCulture), o => o.MinimumKeepAlive = TimeSpan.FromSeconds(double.Parse(a[1..].Split('_')[0], CultureInfo.InvariantCulture))) with { Name = a },
         _ => KeepAlivePolicySpec.Adaptive(double.Parse(a, CultureInfo.InvariantCulture)),
     });
 }
