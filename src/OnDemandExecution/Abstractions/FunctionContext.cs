@@ -32,6 +32,9 @@ public sealed class FunctionContext
     /// <summary>The id of the instance the invocation runs on.</summary>
     public string InstanceId { get; }
 
+    /// <summary>The executor's frame of this invocation, when the built-in in-process instance created this context.</summary>
+    internal Execution.InvocationFrame? Frame { get; init; }
+
     /// <summary>Where the instance runs (null when the provider did not say).</summary>
     public InstanceLocation? Location { get; init; }
 

@@ -168,7 +168,11 @@ internal sealed partial class FunctionExecutor
         // ended so that work the handler leaves behind cannot act for this invocation any more. Only a handler that runs
         // in this process (or a function with sidecars) can reach it: providers that isolate their instances get none.
         var frame = pool.HandlersRunInProcess || sidecars is not null ? new InvocationFrame(request, this, sidecars) : null;
-        if (frame is not null)
+
+        // The built-in in-process instance takes the frame into the context it creates (InvocationFrame.Offer/Take);
+        // the ambient AsyncLocal, which copies the ExecutionContext on every call, is set only where something reads it
+        // without a context: sidecar handles, and handlers of other providers that run in this process.
+        if (frame is not null && (sidecars is not null || pool.Provider is not InProcess.InProcessInstanceProvider))
         {
             InvocationFrame.Current = frame;
         }
@@ -187,7 +191,17 @@ internal sealed partial class FunctionExecutor
             timeoutSource = TimeoutSources.Rent(_time, timeout);
             callerRegistration = cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeoutSource);
             token = timeoutSource.Token;
-            var call = lease.Instance.InvokeAsync(request, token);
+            InvocationFrame.Offer(frame);
+            ValueTask<ReadOnlyMemory<byte>> call;
+            try
+            {
+                call = lease.Instance.InvokeAsync(request, token);
+            }
+            finally
+            {
+                InvocationFrame.Offer(null); // never left for another instance's call on this thread
+            }
+
             if (call.IsCompletedSuccessfully)
             {
                 return call.Result;

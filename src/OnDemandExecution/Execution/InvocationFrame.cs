@@ -14,6 +14,10 @@ namespace OnDemandExecution.Execution;
 internal sealed class InvocationFrame
 {
     private static readonly AsyncLocal<InvocationFrame?> CurrentFrame = new();
+
+    /// <summary>The frame the executor hands to the built-in in-process instance it is calling on this thread.</summary>
+    [ThreadStatic]
+    private static InvocationFrame? t_offered;
     private int _ended;
 
     public InvocationFrame(InvocationRequest request, FunctionExecutor executor, SidecarAttachment? sidecars)
@@ -43,11 +47,26 @@ internal sealed class InvocationFrame
 
     public void End() => Volatile.Write(ref _ended, 1);
 
+    /// <summary>
+    /// Offers <paramref name="frame"/> to the instance about to be called on this thread (null withdraws it). The
+    /// built-in in-process instance takes it synchronously, at the start of its invoke, into the context it creates,
+    /// so its handlers reach their frame without an <see cref="AsyncLocal{T}"/> (and its ExecutionContext copy per call).
+    /// </summary>
+    public static void Offer(InvocationFrame? frame) => t_offered = frame;
+
+    /// <summary>Takes the frame offered on this thread for <paramref name="request"/> (null when there is none for it).</summary>
+    public static InvocationFrame? Take(InvocationRequest request)
+    {
+        var frame = t_offered;
+        t_offered = null;
+        return frame is not null && ReferenceEquals(frame.Request, request) ? frame : null;
+    }
+
     /// <summary>The active frame of <paramref name="context"/>'s invocation; throws when the context is not the running invocation's.</summary>
     public static InvocationFrame For(FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var frame = Current;
+        var frame = context.Frame ?? Current;
 
         // The request object must be the executor's own: a handler cannot forge a context for another tenant.
         if (frame is null || !frame.IsActive || !ReferenceEquals(frame.Request, context.Request))

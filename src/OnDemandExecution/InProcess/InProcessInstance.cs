@@ -71,7 +71,7 @@ internal sealed class InProcessInstance : IInstance
         ValueTask<ReadOnlyMemory<byte>> call;
         try
         {
-            call = handler(new FunctionContext(request, Id) { Location = Location, AuxiliaryCalls = _auxiliaryCalls }, cancellationToken);
+            call = handler(new FunctionContext(request, Id) { Location = Location, AuxiliaryCalls = _auxiliaryCalls, Frame = Execution.InvocationFrame.Take(request) }, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
