@@ -22,21 +22,7 @@ public class AdaptiveCapacityPolicyTests
     public void CoversTheBusyLevel_ReleasesTheRareSecondInstanceAtOnce()
     {
         var (policy, time, _) = Create(60);
-        for (var i = 0; i < 60; i++)
-        {
-            // A call every 30 s; every 10th time a second call overlaps it (level 2 recurs every 5 minutes at most once).
-            policy.OnInvocation(Job, Tenant);
-            if (i % 10 == 0)
-            {
-                policy.OnInvocation(Job, Tenant);
-                time.Advance(TimeSpan.FromSeconds(1));
-                policy.OnCompleted(Job, Tenant);
-            }
-
-            time.Advance(TimeSpan.FromSeconds(1));
-            policy.OnCompleted(Job, Tenant);
-            time.Advance(TimeSpan.FromSeconds(29));
-        }
+        CallEvery30sWithARareSecondCall(policy, time);
 
         var first = policy.GetPlan("job", Tenant, 1);
         var second = policy.GetPlan("job", Tenant, 2);
@@ -159,20 +145,7 @@ public class AdaptiveCapacityPolicyTests
         TimeSpan Level2KeepAlive(TimeSpan minimum)
         {
             var (policy, time, _) = Create(60, o => o.MinimumKeepAlive = minimum);
-            for (var i = 0; i < 60; i++)
-            {
-                policy.OnInvocation(Job, Tenant);
-                if (i % 10 == 0)
-                {
-                    policy.OnInvocation(Job, Tenant);
-                    time.Advance(TimeSpan.FromSeconds(1));
-                    policy.OnCompleted(Job, Tenant);
-                }
-
-                time.Advance(TimeSpan.FromSeconds(1));
-                policy.OnCompleted(Job, Tenant);
-                time.Advance(TimeSpan.FromSeconds(29));
-            }
+            CallEvery30sWithARareSecondCall(policy, time);
 
             policy.OnInvocation(Job, Tenant);
             policy.OnInvocation(Job, Tenant);
@@ -203,6 +176,25 @@ public class AdaptiveCapacityPolicyTests
             Options.Create(Configure(new AdaptiveCapacityOptions { ColdStartCost = coldStartCost }, configure)),
             Options.Create(new OnDemandExecutionOptions { WarmInstance = new InstanceSpec { MemoryMb = 256 } }));
         return (policy, time, pools);
+    }
+
+    /// <summary>A call every 30 s; every 10th time a second call overlaps it (level 2 recurs every 5 minutes at most once).</summary>
+    private static void CallEvery30sWithARareSecondCall(AdaptiveCapacityPolicy policy, FakeTimeProvider time)
+    {
+        for (var i = 0; i < 60; i++)
+        {
+            policy.OnInvocation(Job, Tenant);
+            if (i % 10 == 0)
+            {
+                policy.OnInvocation(Job, Tenant);
+                time.Advance(TimeSpan.FromSeconds(1));
+                policy.OnCompleted(Job, Tenant);
+            }
+
+            time.Advance(TimeSpan.FromSeconds(1));
+            policy.OnCompleted(Job, Tenant);
+            time.Advance(TimeSpan.FromSeconds(29));
+        }
     }
 
     private static AdaptiveCapacityOptions Configure(AdaptiveCapacityOptions options, Action<AdaptiveCapacityOptions>? configure)

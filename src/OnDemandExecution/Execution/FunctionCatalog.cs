@@ -104,8 +104,7 @@ internal sealed partial class FunctionCatalog : IFunctionCatalog
     {
         if (_pools.TryGet(old.ProviderName, out var pool))
         {
-            pool.UntrackProvisioned(old.Name);
-            pool.Drain(old);
+            pool.Drain(old); // also drops its provisioned floor
         }
     }
 

@@ -12,9 +12,11 @@ internal sealed partial class PoolManager
     private readonly ConditionalWeakTable<FunctionDefinition, object> _drained = new();
     private int _drains; // 0 until the first drain: the hot paths skip the table until then
 
-    /// <summary>Whether <paramref name="slot"/> holds a drained definition (checked only once something was drained).</summary>
-    private bool HoldsDrained(InstanceSlot slot) =>
-        Volatile.Read(ref _drains) != 0 && slot.Function is { } function && _drained.TryGetValue(function, out _);
+    /// <summary>Whether <paramref name="function"/> was drained (the table is read only once something was drained).</summary>
+    private bool IsDrained(FunctionDefinition function) => Volatile.Read(ref _drains) != 0 && _drained.TryGetValue(function, out _);
+
+    /// <summary>Whether <paramref name="slot"/> holds a drained definition.</summary>
+    private bool HoldsDrained(InstanceSlot slot) => slot.Function is { } function && IsDrained(function);
 
     /// <summary>
     /// Drains <paramref name="function"/> (the definition the catalog held): idle instances loaded with it are retired,

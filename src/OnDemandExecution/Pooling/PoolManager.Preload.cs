@@ -19,7 +19,7 @@ internal sealed partial class PoolManager
             throw new ArgumentOutOfRangeException(nameof(keepAlive), keepAlive, "The keep-alive must be zero or positive, or Timeout.InfiniteTimeSpan.");
         }
 
-        if (Volatile.Read(ref _drains) != 0 && _drained.TryGetValue(definition, out _))
+        if (IsDrained(definition))
         {
             return 0; // a policy's pre-load of a function removed or replaced since
         }

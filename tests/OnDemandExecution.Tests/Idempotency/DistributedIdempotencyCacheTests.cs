@@ -58,13 +58,7 @@ public class DistributedIdempotencyCacheTests
     {
         var (host, executions) = CreateHost(NewCache(), "host1");
         await using var _ = host;
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var echo = host.Provider.OnInvoke;
-        host.Provider.OnInvoke = async (i, r, ct) =>
-        {
-            await gate.Task.WaitAsync(ct);
-            return await echo(i, r, ct);
-        };
+        var gate = host.Provider.HoldCalls();
         var calls = Enumerable.Range(0, 20).Select(_ => host.Executor.InvokeAsync("quote", "same", new TenantId("a")).AsTask()).ToArray();
         var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30); // a hang guard, not a timing assertion
         while (host.FunctionExecutor.Idempotency.Coalesced < 19 && DateTimeOffset.UtcNow < deadline)

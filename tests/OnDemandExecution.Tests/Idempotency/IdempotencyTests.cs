@@ -107,13 +107,7 @@ public class IdempotencyTests
     {
         var (host, executions) = CreateHost();
         await using var _ = host;
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var echo = host.Provider.OnInvoke;
-        host.Provider.OnInvoke = async (i, r, ct) =>
-        {
-            await gate.Task.WaitAsync(ct);
-            return await echo(i, r, ct);
-        };
+        var gate = host.Provider.HoldCalls();
         var coordinator = host.FunctionExecutor.Idempotency;
 
         var calls = Enumerable.Range(0, 100)
@@ -142,13 +136,7 @@ public class IdempotencyTests
     {
         var (host, executions) = CreateHost();
         await using var _ = host;
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var echo = host.Provider.OnInvoke;
-        host.Provider.OnInvoke = async (i, r, ct) =>
-        {
-            await gate.Task.WaitAsync(ct);
-            return await echo(i, r, ct);
-        };
+        var gate = host.Provider.HoldCalls();
         using var cancelLeader = new CancellationTokenSource();
         var leader = host.Executor.InvokeAsync("quote", "x", default, cancelLeader.Token).AsTask();
         var follower = host.Executor.InvokeAsync("quote", "x").AsTask();

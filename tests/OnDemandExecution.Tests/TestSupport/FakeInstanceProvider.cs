@@ -59,6 +59,19 @@ public sealed class FakeInstanceProvider : IInstanceProvider
 
     public List<InstanceSpec> Specs { get; } = [];
 
+    /// <summary>Makes every call from now on wait for the returned gate, then run the current <see cref="OnInvoke"/>.</summary>
+    public TaskCompletionSource HoldCalls()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var then = OnInvoke;
+        OnInvoke = async (i, r, ct) =>
+        {
+            await gate.Task.WaitAsync(ct);
+            return await then(i, r, ct);
+        };
+        return gate;
+    }
+
     public bool CanLoad(FunctionCode code) => code is DelegateFunctionCode or ProgramFunctionCode;
 
     public async ValueTask<IInstance> CreateAsync(InstanceSpec spec, CancellationToken cancellationToken)
