@@ -27,7 +27,7 @@ public sealed class ClusterHarness : IAsyncDisposable
 
     private ClusterHarness(InProcessTestCluster cluster) => Cluster = cluster;
 
-    public static async Task<ClusterHarness> StartAsync(int silos, int warmingPool = 1, bool preTriggers = false, Microsoft.Extensions.Caching.Distributed.IDistributedCache? sharedResults = null)
+    public static async Task<ClusterHarness> StartAsync(int silos, int warmingPool = 1, bool preTriggers = false, Microsoft.Extensions.Caching.Distributed.IDistributedCache? sharedResults = null, SharedGrainStorage? sharedHistory = null)
     {
         ClusterHarness? harness = null;
         var builder = new InProcessTestClusterBuilder((short)silos);
@@ -68,6 +68,15 @@ public sealed class ClusterHarness : IAsyncDisposable
                     o.PreloadLead = TimeSpan.Zero;
                     o.GraceWindow = TimeSpan.FromSeconds(30);
                 });
+            }
+
+            if (sharedHistory is not null)
+            {
+                // The pre-trigger history in grains, persisted to storage that outlives every silo (a database's role).
+                silo.Services.AddKeyedSingleton<global::Orleans.Storage.IGrainStorage>(
+                    ClusterPreTriggerHistoryOptions.DefaultStorageName,
+                    (sp, _) => sharedHistory.View(sp.GetRequiredService<global::Orleans.Serialization.DeepCopier>()));
+                silo.UseClusterPreTriggerHistory(o => o.IndexWriteInterval = TimeSpan.Zero);
             }
 
             silo.UseOnDemandExecutionCluster(o => o.PublishInterval = Timeout.InfiniteTimeSpan);

@@ -53,4 +53,47 @@ public sealed class PreTriggerTests
         Assert.Equal(RouteKind.Warm, follower.Route);
         Assert.Equal(StartKind.Warm, follower.Result.StartKind);
     }
+
+    [Fact]
+    public async Task What_a_silo_learned_before_it_died_still_predicts_on_another_with_the_cluster_history()
+    {
+        var storage = new SharedGrainStorage();
+        await using var harness = await StartAsync(silos: 3, warmingPool: 0, preTriggers: true, sharedHistory: storage);
+        var (survivor, target, doomed) = (harness.Silos[0], harness.Silos[1], harness.Silos[2]);
+        Host(target).Pools.WarmingPoolTarget = 4; // the only host with warming capacity: the followers' home
+        await Host(target).Pools.PrewarmAsync();
+
+        // Learned on the doomed silo only: the survivor's correlator never sees this pre-trigger or its followers.
+        var learner = Services(doomed).GetRequiredService<IPreTriggerCorrelator>();
+        var history = Services(doomed).GetRequiredService<IPreTriggerHistoryStore>();
+        for (var window = 1; window <= 3; window++)
+        {
+            await WaitUntilAsync(() => Host(target).Pools.GetSnapshot().Warm == 4, "the warming pool is full");
+            await harness.SyncAsync();
+            await learner.NotifyPreTriggerAsync("upload", Acme);
+            for (var i = 0; i < 3; i++)
+            {
+                await Executor(doomed).InvokeRoutedAsync(Call("invoice", "x", Acme));
+            }
+
+            var closed = window;
+            await WaitUntilAsync(() => history.GetWindowsAsync("upload", Acme.Value).AsTask().Result.Count == closed, $"window {closed} is stored");
+        }
+
+        Assert.True(storage.Records >= 2, "the key's windows and the index are in grain storage");
+        await harness.Cluster.KillSiloAsync(doomed);
+        await WaitUntilAsync(() => !View(survivor).Hosts.Contains(doomed.SiloAddress), "membership declared the learner dead");
+        await WaitUntilAsync(() => Idle(target, "invoice", Acme) == 0, "the followers' instances expired (1 ms keep-alive)");
+        await WaitUntilAsync(() => Host(target).Pools.GetSnapshot().Warm == 4, "the warming pool is full");
+        await harness.SyncAsync();
+
+        var predictions = await Services(survivor).GetRequiredService<IPreTriggerCorrelator>().NotifyPreTriggerAsync("upload", Acme);
+
+        var prediction = Assert.Single(predictions);
+        Assert.Equal("invoice", prediction.Function);
+        await WaitUntilAsync(() => Idle(target, "invoice", Acme) >= 1, "the follower's host has the instances");
+        var follower = await Executor(survivor).InvokeRoutedAsync(Call("invoice", "y", Acme));
+        Assert.Equal(target.Name, follower.Host);
+        Assert.Equal(StartKind.Warm, follower.Result.StartKind);
+    }
 }
