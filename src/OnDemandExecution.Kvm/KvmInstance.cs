@@ -24,6 +24,7 @@ internal sealed partial class KvmInstance : IInstance, IGuestAgentHost
     private readonly string _consoleLog;
     private readonly string _accel;
     private QmpClient? _qmp;
+    private QemuLaunch? _launch;
     private AgentChannel? _agent;
     private string? _deathReason;
     private GuestAgentSession? _session;

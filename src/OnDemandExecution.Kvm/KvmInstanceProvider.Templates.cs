@@ -39,7 +39,7 @@ public sealed partial class KvmInstanceProvider
 
             try
             {
-                return await StartAsync(spec, kvm, template, asTemplate: false, state, cancellationToken).ConfigureAwait(false);
+                return await RestoreAsync(spec, kvm, template, state, cancellationToken).ConfigureAwait(false);
             }
             catch (InstanceProviderException ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -154,13 +154,23 @@ public sealed partial class KvmInstanceProvider
 
     private async Task<KvmInstance> StartAsync(InstanceSpec spec, bool kvm, VmTemplate? template, bool asTemplate, byte[]? state, CancellationToken cancellationToken)
     {
+        var (id, dir, launch) = NewLaunch(spec.MemoryMb, spec.VCpuCount, kvm, template, asTemplate, incoming: state is not null);
+        var timeout = state is null ? Options.BootTimeout : Options.RestoreTimeout;
+        // a template is not reseeded: its boot id must stay unread until each clone has its own RNG state
+        var instance = await KvmInstance.StartAsync(this, id, dir, launch, state, seed: !asTemplate, timeout, cancellationToken).ConfigureAwait(false);
+        return asTemplate ? instance : await TrackAsync(instance).ConfigureAwait(false);
+    }
+
+    /// <summary>A new instance's id, its private directory and its QEMU launch.</summary>
+    private (string Id, string Directory, QemuLaunch Launch) NewLaunch(int memoryMb, int vCpus, bool kvm, VmTemplate? template, bool asTemplate, bool incoming)
+    {
         var id = (asTemplate ? "tpl-" : "kvm-") + Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture);
         var dir = Path.Combine(HostDirectory(), id);
         Sandbox.CreatePrivateDirectory(dir);
         var launch = new QemuLaunch(
             kvm,
-            spec.MemoryMb,
-            spec.VCpuCount,
+            memoryMb,
+            vCpus,
             Options.KernelPath,
             Options.InitrdPath,
             QemuCommandLine.KernelCommandLine(kvm, _tscKhz, Options.KernelArguments),
@@ -169,22 +179,20 @@ public sealed partial class KvmInstanceProvider
             Path.Combine(dir, "qmp.sock"),
             template?.RamPath,
             MemoryShared: asTemplate,
-            Incoming: state is not null,
+            Incoming: incoming,
             Sandbox: Sandbox.Seccomp);
         if (Encoding.UTF8.GetByteCount(launch.AgentSocketPath) > 107)
         {
             throw new InstanceProviderException($"The socket path {launch.AgentSocketPath} is longer than Unix sockets allow (107 bytes); set a shorter KvmProviderOptions.WorkingDirectory.") { ProviderName = ProviderName };
         }
 
-        var timeout = state is null ? Options.BootTimeout : Options.RestoreTimeout;
-        // a template is not reseeded: its boot id must stay unread until each clone has its own RNG state
-        var instance = await KvmInstance.StartAsync(this, id, dir, launch, state, seed: !asTemplate, timeout, cancellationToken).ConfigureAwait(false);
-        if (asTemplate)
-        {
-            return instance;
-        }
+        return (id, dir, launch);
+    }
 
-        _live[id] = instance;
+    /// <summary>Makes a started guest one of the provider's live instances (disposed with it).</summary>
+    private async Task<KvmInstance> TrackAsync(KvmInstance instance)
+    {
+        _live[instance.Id] = instance;
         if (Volatile.Read(ref _disposed) != 0)
         {
             await instance.DisposeAsync().ConfigureAwait(false);

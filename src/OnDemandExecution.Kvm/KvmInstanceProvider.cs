@@ -107,6 +107,7 @@ public sealed partial class KvmInstanceProvider : IInstanceProvider, IAsyncDispo
         }
 
         await Task.WhenAll(_live.Values.Select(i => i.DisposeAsync().AsTask())).ConfigureAwait(false);
+        await DisposeStandbysAsync().ConfigureAwait(false);
         foreach (var t in _templates.Values)
         {
             t.Lock.Dispose();

@@ -23,6 +23,7 @@ internal sealed class KvmProviderOptionsValidator : IValidateOptions<KvmProvider
         Range(nameof(options.MaxMemoryMb), options.MaxMemoryMb, 64, 1 << 20);
         Range(nameof(options.MaxVCpuCount), options.MaxVCpuCount, 1, 255);
         Range(nameof(options.MaxFrameBytes), options.MaxFrameBytes, 4096, int.MaxValue);
+        Range(nameof(options.StandbyClones), options.StandbyClones, 0, 64);
         Positive(nameof(options.BootTimeout), options.BootTimeout);
         Positive(nameof(options.RestoreTimeout), options.RestoreTimeout);
         Positive(nameof(options.AgentTimeout), options.AgentTimeout);

@@ -16,11 +16,12 @@ public class KvmProviderOptionsValidatorTests
     [Fact]
     public void OutOfRangeLimits_AreRejected_WithTheBadValue()
     {
-        var result = new KvmProviderOptionsValidator().Validate(null, new KvmProviderOptions { MaxMemoryMb = 1, MaxVCpuCount = 0, AgentTimeout = TimeSpan.Zero });
+        var result = new KvmProviderOptionsValidator().Validate(null, new KvmProviderOptions { MaxMemoryMb = 1, MaxVCpuCount = 0, AgentTimeout = TimeSpan.Zero, StandbyClones = -1 });
 
         Assert.Contains(result.Failures!, f => f.Contains("MaxMemoryMb", StringComparison.Ordinal) && f.Contains("was 1", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.Contains("MaxVCpuCount", StringComparison.Ordinal));
         Assert.Contains(result.Failures!, f => f.Contains("AgentTimeout", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.Contains("StandbyClones must be between 0 and 64", StringComparison.Ordinal) && f.Contains("was -1", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -49,4 +49,7 @@ internal static partial class KvmLog
 
     [LoggerMessage(1014, LogLevel.Warning, "Template {Path} failed verification ({Reason}); it is discarded and made again.")]
     public static partial void TemplateRejected(ILogger logger, string path, string reason);
+
+    [LoggerMessage(1015, LogLevel.Warning, "A standby clone of template {Path} failed ({Reason}); the clone starts a QEMU of its own instead.")]
+    public static partial void StandbyFailed(ILogger logger, string path, string reason, Exception? exception);
 }

@@ -25,6 +25,10 @@ internal sealed class VmTemplate(string basePath)
     public int Failures { get; set; }
 
     private byte[]? _stateHash;
+    private int _generation;
+
+    /// <summary>Changes whenever the template's files are discarded or made again: a clone launched before maps a file that is gone.</summary>
+    public int Generation => Volatile.Read(ref _generation);
     private (long Length, DateTime Modified)? _ramStamp;
 
     /// <summary>Whether the template was verified in this process and its RAM file looks unchanged since.</summary>
@@ -95,6 +99,7 @@ internal sealed class VmTemplate(string basePath)
     /// <summary>Forgets the verification and deletes the files.</summary>
     public void Discard()
     {
+        Interlocked.Increment(ref _generation);
         _stateHash = null;
         _ramStamp = null;
         foreach (var f in new[] { ManifestPath, StatePath, RamPath })
