@@ -17,7 +17,7 @@ internal static class Cli
     /// <summary>The command line is wrong: one line on stderr, then a pointer to --help.</summary>
     public const int Usage = 2;
 
-    private static readonly string[] PolicyNames = ["none", "fixed10", "fixed20", "hybrid", "periodic", "adaptive"];
+    private static readonly string[] PolicyNames = ["none", "fixed10", "fixed20", "hybrid", "periodic", "adaptive", "burst"];
 
     /// <summary>What the command line asked for.</summary>
     internal sealed record Request(
@@ -114,11 +114,26 @@ internal static class Cli
                 r.AddError("--adaptive-floor must be 0 to 7200 seconds.");
             }
         });
+        var burstKeepAlive = new Option<double[]>("--burst-keep-alive")
+        {
+            Description = "The recurring-burst policy's keep-alive(s) between bursts, in seconds, comma separated.",
+            DefaultValueFactory = _ => [120],
+            HelpName = "list",
+            CustomParser = r => r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                .Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 && d <= 7200 ? d : double.NaN).ToArray(),
+        };
+        burstKeepAlive.Validators.Add(r =>
+        {
+            if ((r.GetValueOrDefault<double[]>() ?? []).Any(double.IsNaN))
+            {
+                r.AddError("--burst-keep-alive takes seconds from 0 to 7200, comma separated (e.g. 120,180).");
+            }
+        });
         var noProgress = new Option<bool>("--no-progress") { Description = "No progress bar (it is shown only on a terminal, for replays longer than a second)." };
 
         var root = new RootCommand("Replays a trace of function calls with keep-alive policies on virtual time, prints their cold starts and idle memory side by side and plots one against the other.")
         {
-            preset, hours, events, azure, durations, memory, all, generate, plot, markdown, seed, details, policies, costs, floor, noProgress,
+            preset, hours, events, azure, durations, memory, all, generate, plot, markdown, seed, details, policies, costs, floor, burstKeepAlive, noProgress,
         };
         root.Validators.Add(r =>
         {
@@ -157,6 +172,10 @@ internal static class Cli
                 case "fixed20": specs.Add(KeepAlivePolicySpec.Fixed(TimeSpan.FromMinutes(20))); break;
                 case "hybrid": specs.Add(KeepAlivePolicySpec.HybridHistogram()); break;
                 case "periodic": specs.Add(KeepAlivePolicySpec.Periodic()); break;
+                case "burst":
+                    specs.AddRange(result.GetValue(burstKeepAlive)!.Select(k => KeepAlivePolicySpec.RecurringBurst(o => o.KeepAlive = TimeSpan.FromSeconds(k))
+                        with { Name = string.Create(CultureInfo.InvariantCulture, $"recurring burst {k / 60:0.#} min") }));
+                    break;
                 default:
                     var seconds = result.GetValue(floor);
                     specs.AddRange(result.GetValue(costs)!.Select(c => seconds is not { } s

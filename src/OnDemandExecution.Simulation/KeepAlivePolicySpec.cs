@@ -36,6 +36,11 @@ public sealed record KeepAlivePolicySpec(string Name, Action<IOnDemandExecutionB
             configure?.Invoke(o);
         }));
 
+    /// <summary>The recurring-burst policy (a short keep-alive plus pre-loads ahead of hourly and half-hourly bursts).</summary>
+    /// <param name="configure">Adjusts its options.</param>
+    /// <returns>The spec, named "recurring burst".</returns>
+    public static KeepAlivePolicySpec RecurringBurst(Action<RecurringBurstOptions>? configure = null) => new("recurring burst", b => b.UseRecurringBurstKeepAlive(configure));
+
     /// <summary>The four policies of the comparison: none, fixed 10 minutes, hybrid histogram, periodic.</summary>
     public static IReadOnlyList<KeepAlivePolicySpec> Standard { get; } = [None, Fixed(TimeSpan.FromMinutes(10)), HybridHistogram(), Periodic()];
 

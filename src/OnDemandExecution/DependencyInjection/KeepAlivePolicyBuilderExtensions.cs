@@ -79,4 +79,24 @@ public static class KeepAlivePolicyBuilderExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdaptiveCapacityOptions>, AdaptiveCapacityOptionsValidator>());
         return builder.UseKeepAlivePolicy<AdaptiveCapacityPolicy>();
     }
+
+    /// <summary>
+    /// Uses <see cref="RecurringBurstPolicy"/>: a short keep-alive (2 minutes by default) plus pre-loads ahead of
+    /// bursts that recur on an hourly or half-hourly schedule. Options are validated at start-up.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Adjusts <see cref="RecurringBurstOptions"/>.</param>
+    /// <returns>The builder.</returns>
+    public static IOnDemandExecutionBuilder UseRecurringBurstKeepAlive(this IOnDemandExecutionBuilder builder, Action<RecurringBurstOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var options = builder.Services.AddOptions<RecurringBurstOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RecurringBurstOptions>, RecurringBurstOptionsValidator>());
+        return builder.UseKeepAlivePolicy<RecurringBurstPolicy>();
+    }
 }

@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Options;
+
+namespace OnDemandExecution;
+
+/// <summary>Options of <see cref="RecurringBurstPolicy"/>, validated at start-up.</summary>
+public sealed class RecurringBurstOptions
+{
+    /// <summary>How long an instance stays loaded after its call when no recurring burst is expected. Default 2 minutes.</summary>
+    public TimeSpan KeepAlive { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The periods a function's bursts may recur with (each a whole number of minutes, at most 6 hours). Default 60 and
+    /// 30 minutes: hourly and half-hourly schedules, the commonest in the Azure Functions trace.
+    /// </summary>
+    public IList<TimeSpan> Periods { get; } = [TimeSpan.FromMinutes(60), TimeSpan.FromMinutes(30)];
+
+    /// <summary>
+    /// How many past periods must each have had the burst (its minute, give or take <see cref="Tolerance"/>) before
+    /// the policy expects it again; the expected size is the smallest of them. Default 2.
+    /// </summary>
+    public int Confirmations { get; set; } = 2;
+
+    /// <summary>How far (whole minutes) a recurrence may drift from one period to the next. Default 1 minute.</summary>
+    public TimeSpan Tolerance { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long instances loaded ahead of an expected burst wait for it at least (they wait through the burst's whole expected window, its drift either way, when that is longer). Default 2 minutes.</summary>
+    public TimeSpan PreloadKeepAlive { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// At most this many (tenant, function) pairs are tracked (about 0.3 KB each with the default periods); beyond
+    /// it the least recently invoked is forgotten. Default 100,000.
+    /// </summary>
+    public int MaxTrackedFunctions { get; set; } = 100_000;
+}
+
+internal sealed class RecurringBurstOptionsValidator : IValidateOptions<RecurringBurstOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RecurringBurstOptions options)
+    {
+        const string P = "RecurringBurstOptions.";
+        List<string>? failures = null;
+        void Fail(string message) => (failures ??= []).Add(P + message);
+        if (options.KeepAlive < TimeSpan.Zero)
+        {
+            Fail($"KeepAlive must be zero or positive (was {options.KeepAlive}).");
+        }
+
+        if (options.PreloadKeepAlive <= TimeSpan.Zero)
+        {
+            Fail($"PreloadKeepAlive must be positive (was {options.PreloadKeepAlive}).");
+        }
+
+        if (options.Periods.Count == 0)
+        {
+            Fail("Periods must name at least one period.");
+        }
+
+        foreach (var period in options.Periods)
+        {
+            if (period < TimeSpan.FromMinutes(2) || period > TimeSpan.FromHours(6) || period.Ticks % TimeSpan.TicksPerMinute != 0)
+            {
+                Fail($"Periods must be whole minutes from 2 minutes to 6 hours (was {period}).");
+            }
+        }
+
+        if (options.Confirmations is < 1 or > 8)
+        {
+            Fail($"Confirmations must be between 1 and 8 (was {options.Confirmations}).");
+        }
+
+        if (options.Tolerance < TimeSpan.Zero || options.Tolerance > TimeSpan.FromMinutes(10) || options.Tolerance.Ticks % TimeSpan.TicksPerMinute != 0)
+        {
+            Fail($"Tolerance must be whole minutes from 0 to 10 (was {options.Tolerance}).");
+        }
+
+        if (options.MaxTrackedFunctions < 1)
+        {
+            Fail($"MaxTrackedFunctions must be at least 1 (was {options.MaxTrackedFunctions}).");
+        }
+
+        return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

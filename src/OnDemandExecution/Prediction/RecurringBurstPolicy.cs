@@ -1,0 +1,265 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+
+namespace OnDemandExecution;
+
+/// <summary>
+/// A short keep-alive plus recurring bursts: each (tenant, function)'s peak concurrency is recorded per minute, and a
+/// burst seen at the same minute of each of the last <see cref="RecurringBurstOptions.Confirmations"/> periods (an
+/// hourly or half-hourly schedule, give or take <see cref="RecurringBurstOptions.Tolerance"/>) is expected again: its
+/// instances are loaded at the start of the minute before, and instances that go idle while it is expected are kept
+/// through it. Between bursts an instance stays <see cref="RecurringBurstOptions.KeepAlive"/> (default 2 minutes).
+/// </summary>
+/// <remarks>
+/// <para>Strictly online: a decision at minute m reads only the peaks of minutes before m (and the current minute's
+/// so far). Memory: one small ring of per-minute peaks per tracked pair (bounded by
+/// <see cref="RecurringBurstOptions.MaxTrackedFunctions"/>); work per call is O(periods x confirmations x tolerance),
+/// plus one pass over the tracked pairs per minute on a timer of the <see cref="TimeProvider"/>.</para>
+/// <para>Measured on a real day of Azure Functions traffic in docs/prediction.md (register it with
+/// <c>builder.UseRecurringBurstKeepAlive()</c>).</para>
+/// </remarks>
+public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
+{
+    private readonly IInstancePoolManager _pools;
+    private readonly TimeProvider _time;
+    private readonly RecurringBurstOptions _options;
+    private readonly int[] _periods;
+    private readonly int _tolerance;
+    private readonly int _confirmations;
+    private readonly int _history;
+    private readonly long _origin;
+    private readonly ITimer _timer;
+    private readonly ConcurrentDictionary<(TenantId Tenant, string Function), State> _states = new();
+
+    /// <summary>Creates the policy.</summary>
+    /// <param name="pools">The pools it pre-loads into.</param>
+    /// <param name="timeProvider">The clock of its minute timer.</param>
+    /// <param name="options">Its options.</param>
+    public RecurringBurstPolicy(IInstancePoolManager pools, TimeProvider timeProvider, IOptions<RecurringBurstOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(pools);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        var result = new RecurringBurstOptionsValidator().Validate(null, _options);
+        if (result.Failed)
+        {
+            throw new OptionsValidationException(nameof(RecurringBurstOptions), typeof(RecurringBurstOptions), result.Failures);
+        }
+
+        _pools = pools;
+        _time = timeProvider;
+        _periods = [.. _options.Periods.Select(p => (int)p.TotalMinutes).Distinct()];
+        _tolerance = (int)_options.Tolerance.TotalMinutes;
+        _confirmations = _options.Confirmations;
+        _history = (_periods.Max() * _confirmations) + _tolerance + 2;
+        _origin = timeProvider.GetTimestamp();
+        _timer = timeProvider.CreateTimer(_ => OnMinute(), null, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>How many instances of a function the policy expects to be needed at once in the current minute (0: no recurring burst expected).</summary>
+    /// <param name="functionName">The function.</param>
+    /// <param name="tenant">The tenant.</param>
+    /// <returns>The expected peak concurrency.</returns>
+    public int GetExpectedInstances(string functionName, TenantId tenant)
+    {
+        ArgumentNullException.ThrowIfNull(functionName);
+        if (!_states.TryGetValue((tenant, functionName), out var state))
+        {
+            return 0;
+        }
+
+        lock (state)
+        {
+            var minute = Minute();
+            Roll(state, minute);
+            return Expected(state, minute);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnInvocation(FunctionDefinition definition, TenantId tenant)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var minute = Minute();
+        var state = _states.GetOrAdd((tenant, definition.Name), static (key, args) => new State(key.Tenant, args.Definition, args.Minute, args.History), (Definition: definition, Minute: minute, History: _history));
+        lock (state)
+        {
+            state.Definition = definition;
+            Roll(state, minute);
+            state.InFlight++;
+            state.LastUse = minute;
+            ref var peak = ref state.Peaks[minute % _history];
+            peak = Math.Max(peak, state.InFlight);
+        }
+
+        if (_states.Count > _options.MaxTrackedFunctions)
+        {
+            Evict();
+        }
+    }
+
+    /// <inheritdoc />
+    public TimeSpan OnCompleted(FunctionDefinition definition, TenantId tenant)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (!_states.TryGetValue((tenant, definition.Name), out var state))
+        {
+            return _options.KeepAlive;
+        }
+
+        var now = _time.GetElapsedTime(_origin);
+        var minute = Minute(now);
+        lock (state)
+        {
+            Roll(state, minute);
+            var level = state.InFlight;
+            state.InFlight = Math.Max(0, state.InFlight - 1);
+
+            // an instance within the expected size of a burst this minute or the next is kept through it
+            var through = Expected(state, minute + 1) >= level ? minute + 1 : Expected(state, minute) >= level ? minute : -1;
+            if (through < 0)
+            {
+                return _options.KeepAlive;
+            }
+
+            var end = TimeSpan.FromMinutes(through + 1) - now;
+            return end > _options.KeepAlive ? end : _options.KeepAlive;
+        }
+    }
+
+    /// <summary>Stops the minute timer.</summary>
+    public void Dispose() => _timer.Dispose();
+
+    private long Minute() => Minute(_time.GetElapsedTime(_origin));
+
+    private static long Minute(TimeSpan sinceOrigin) => sinceOrigin.Ticks / TimeSpan.TicksPerMinute;
+
+    /// <summary>At each minute: loads what the bursts expected this minute and the next need beyond the calls in flight; forgets pairs with no history left.</summary>
+    private void OnMinute()
+    {
+        var minute = Minute();
+        foreach (var (key, state) in _states)
+        {
+            int wanted;
+            TimeSpan keepAlive;
+            FunctionDefinition definition;
+            lock (state)
+            {
+                Roll(state, minute);
+                if (state.InFlight == 0 && minute - state.LastUse > _history)
+                {
+                    _states.TryRemove(new KeyValuePair<(TenantId, string), State>(key, state));
+                    continue;
+                }
+
+                wanted = Math.Max(Expected(state, minute), Expected(state, minute + 1)) - state.InFlight;
+                definition = state.Definition;
+
+                // loaded instances wait through the whole expected window (its drift either way), at least PreloadKeepAlive
+                var last = minute;
+                for (var m = minute + 1; wanted > 0 && m <= minute + (2 * _tolerance) + 1; m++)
+                {
+                    last = Expected(state, m) > 0 ? m : last;
+                }
+
+                var untilEnd = TimeSpan.FromMinutes(last + 1) - _time.GetElapsedTime(_origin);
+                keepAlive = untilEnd > _options.PreloadKeepAlive ? untilEnd : _options.PreloadKeepAlive;
+            }
+
+            if (wanted > 0)
+            {
+                _ = PreloadAsync(definition, state.Tenant, wanted, keepAlive);
+            }
+        }
+    }
+
+    private async Task PreloadAsync(FunctionDefinition definition, TenantId tenant, int count, TimeSpan keepAlive)
+    {
+        try
+        {
+            await _pools.PreloadAsync(definition, tenant, count, keepAlive).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InstanceCapacityExceededException or InstanceProviderException or ObjectDisposedException or OperationCanceledException)
+        {
+            // a pre-load is a bet: without room or a provider, the burst's calls start as they would have anyway
+        }
+    }
+
+    /// <summary>The expected peak of <paramref name="minute"/>: per period, the smallest of the past periods' peaks around that minute; the largest over periods. Caller holds the lock.</summary>
+    private int Expected(State state, long minute)
+    {
+        var expected = 0;
+        foreach (var period in _periods)
+        {
+            var least = int.MaxValue;
+            for (var r = 1; r <= _confirmations && least > 0; r++)
+            {
+                var center = minute - ((long)r * period);
+                if (center - _tolerance < state.First || center + _tolerance >= state.Minute + 1)
+                {
+                    least = 0; // not seen that far back (or not yet past): no evidence
+                    break;
+                }
+
+                var most = 0;
+                for (var m = center - _tolerance; m <= center + _tolerance; m++)
+                {
+                    most = Math.Max(most, state.Peaks[m % _history]);
+                }
+
+                least = Math.Min(least, most);
+            }
+
+            expected = Math.Max(expected, least == int.MaxValue ? 0 : least);
+        }
+
+        return expected;
+    }
+
+    /// <summary>Moves a pair's ring to <paramref name="minute"/>: minutes skipped start at the calls still in flight. Caller holds the lock.</summary>
+    private void Roll(State state, long minute)
+    {
+        if (minute <= state.Minute)
+        {
+            return;
+        }
+
+        for (var m = Math.Max(state.Minute + 1, minute - _history + 1); m <= minute; m++)
+        {
+            state.Peaks[m % _history] = state.InFlight;
+        }
+
+        state.Minute = minute;
+    }
+
+    /// <summary>Forgets the least recently invoked pairs beyond the bound (a hundredth of it at a time, so this runs rarely).</summary>
+    private void Evict()
+    {
+        var excess = _states.Count - _options.MaxTrackedFunctions + Math.Max(1, _options.MaxTrackedFunctions / 100);
+        foreach (var (key, _) in _states.OrderBy(p => Volatile.Read(ref p.Value.LastUse)).Take(excess).ToList())
+        {
+            _states.TryRemove(key, out _);
+        }
+    }
+
+    private sealed class State(TenantId tenant, FunctionDefinition definition, long minute, int history)
+    {
+        public TenantId Tenant { get; } = tenant;
+
+        public FunctionDefinition Definition { get; set; } = definition;
+
+        /// <summary>The first minute seen: no evidence before it.</summary>
+        public long First { get; } = minute;
+
+        /// <summary>The minute the ring is at.</summary>
+        public long Minute = minute;
+
+        public long LastUse = minute;
+
+        public int InFlight;
+
+        /// <summary>Peak concurrency per minute, by minute modulo the ring's length.</summary>
+        public int[] Peaks { get; } = new int[history];
+    }
+}
