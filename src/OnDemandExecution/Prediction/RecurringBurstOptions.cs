@@ -27,7 +27,7 @@ public sealed class RecurringBurstOptions
     public TimeSpan PreloadKeepAlive { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
-    /// At most this many (tenant, function) pairs are tracked (about 0.3 KB each with the default periods); beyond
+    /// At most this many (tenant, function) pairs are tracked (about 0.5 KB each with the default periods); beyond
     /// it the least recently invoked is forgotten. Default 100,000.
     /// </summary>
     public int MaxTrackedFunctions { get; set; } = 100_000;
