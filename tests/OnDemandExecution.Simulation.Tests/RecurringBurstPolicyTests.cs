@@ -61,7 +61,33 @@ public class RecurringBurstPolicyTests
 
         Assert.Equal(TimeSpan.FromSeconds(30), third);
         Assert.Equal(Minutes(187) - Minutes(185.25), second);
-        Assert.Equal(second, first);
+
+        // the last instance is kept for the function's usual idle gap: 1.1 x the largest of 65:20, 59:50 and 59:35
+        Assert.Equal(TimeSpan.FromSeconds(3920 * 1.1).TotalSeconds, first.TotalSeconds, 0.01);
+    }
+
+    [Fact]
+    public void A_rarely_called_functions_last_instance_is_kept_for_its_usual_gap_and_the_others_briefly()
+    {
+        var (policy, time, _) = Create();
+        policy.OnInvocation(Job, Tenant);
+        Assert.Equal(TimeSpan.FromHours(4), policy.OnCompleted(Job, Tenant)); // no gap yet (the largest gap below is this first 40:00)
+        for (var i = 1; i <= 3; i++)
+        {
+            Calls(policy, time, at: Minutes(40 * i), count: 1);
+        }
+
+        AdvanceTo(time, Minutes(160));
+        policy.OnInvocation(Job, Tenant);
+        policy.OnInvocation(Job, Tenant);
+
+        Assert.Equal(TimeSpan.FromMinutes(2), policy.OnCompleted(Job, Tenant)); // another call is still in flight
+        Assert.Equal(TimeSpan.FromSeconds(2400 * 1.1).TotalSeconds, policy.OnCompleted(Job, Tenant).TotalSeconds, 0.01);
+
+        var (off, offTime, _) = Create(o => o.MaxLastInstanceKeepAlive = TimeSpan.Zero);
+        Calls(off, offTime, at: TimeSpan.Zero, count: 1);
+        off.OnInvocation(Job, Tenant);
+        Assert.Equal(TimeSpan.FromMinutes(2), off.OnCompleted(Job, Tenant));
     }
 
     [Fact]

@@ -8,7 +8,9 @@ namespace OnDemandExecution;
 /// burst seen at the same minute of each of the last <see cref="RecurringBurstOptions.Confirmations"/> periods (an
 /// hourly or half-hourly schedule, give or take <see cref="RecurringBurstOptions.Tolerance"/>) is expected again: its
 /// instances are loaded at the start of the minute before, and instances that go idle while it is expected are kept
-/// through it. Between bursts an instance stays <see cref="RecurringBurstOptions.KeepAlive"/> (default 2 minutes).
+/// through it. Between bursts an instance stays <see cref="RecurringBurstOptions.KeepAlive"/> (default 2 minutes),
+/// except a function's last instance, kept for the function's usual idle gap (see
+/// <see cref="RecurringBurstOptions.MaxLastInstanceKeepAlive"/>), so that rarely called functions stay warm.
 /// </summary>
 /// <remarks>
 /// <para>Strictly online: a decision at minute m reads only the peaks of minutes before m (and the current minute's
@@ -87,6 +89,11 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
         {
             state.Definition = definition;
             Roll(state, minute);
+            if (state.InFlight == 0 && state.LastEnd is { } lastEnd)
+            {
+                state.Gaps[state.GapCount++ % state.Gaps.Length] = (float)(_time.GetElapsedTime(_origin) - lastEnd).TotalSeconds;
+            }
+
             state.InFlight++;
             state.LastUse = minute;
             ref var peak = ref state.Peaks[minute % _history];
@@ -115,17 +122,49 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
             Roll(state, minute);
             var level = state.InFlight;
             state.InFlight = Math.Max(0, state.InFlight - 1);
+            var keepAlive = _options.KeepAlive;
+            if (state.InFlight == 0)
+            {
+                state.LastEnd = now;
+                keepAlive = LastInstanceKeepAlive(state);
+            }
 
             // an instance within the expected size of a burst this minute or the next is kept through it
             var through = Expected(state, minute + 1) >= level ? minute + 1 : Expected(state, minute) >= level ? minute : -1;
             if (through < 0)
             {
-                return _options.KeepAlive;
+                return keepAlive;
             }
 
             var end = TimeSpan.FromMinutes(through + 1) - now;
-            return end > _options.KeepAlive ? end : _options.KeepAlive;
+            return end > keepAlive ? end : keepAlive;
         }
+    }
+
+    /// <summary>The keep-alive of the function's only loaded-and-used instance: 1.1 x the 99th percentile of its recent idle gaps, within bounds. Caller holds the lock.</summary>
+    private TimeSpan LastInstanceKeepAlive(State state)
+    {
+        var max = _options.MaxLastInstanceKeepAlive;
+        if (max <= _options.KeepAlive)
+        {
+            return _options.KeepAlive;
+        }
+
+        TimeSpan wanted;
+        if (state.GapCount < 2)
+        {
+            wanted = _options.LastInstanceKeepAliveWithoutHistory;
+        }
+        else
+        {
+            var n = Math.Min(state.GapCount, state.Gaps.Length);
+            Span<float> gaps = stackalloc float[n];
+            state.Gaps.AsSpan(0, n).CopyTo(gaps);
+            gaps.Sort();
+            wanted = TimeSpan.FromSeconds(gaps[Math.Min(n - 1, (int)(0.99 * n))] * 1.1);
+        }
+
+        return wanted < _options.KeepAlive ? _options.KeepAlive : wanted > max ? max : wanted;
     }
 
     /// <summary>Stops the minute timer.</summary>
@@ -258,6 +297,14 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
         public long LastUse = minute;
 
         public int InFlight;
+
+        /// <summary>When the last call ended with nothing else in flight (since the policy's origin).</summary>
+        public TimeSpan? LastEnd;
+
+        /// <summary>The last idle gaps in seconds (a ring), and how many were ever recorded.</summary>
+        public float[] Gaps { get; } = new float[16];
+
+        public int GapCount;
 
         /// <summary>Peak concurrency per minute, by minute modulo the ring's length.</summary>
         public int[] Peaks { get; } = new int[history];
