@@ -32,6 +32,7 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
     private readonly long _origin;
     private readonly ITimer _timer;
     private readonly ConcurrentDictionary<(TenantId Tenant, string Function), State> _states = new();
+    private long _order;
 
     /// <summary>Creates the policy.</summary>
     /// <param name="pools">The pools it pre-loads into.</param>
@@ -84,7 +85,11 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
     {
         ArgumentNullException.ThrowIfNull(definition);
         var minute = Minute();
-        var state = _states.GetOrAdd((tenant, definition.Name), static (key, args) => new State(key.Tenant, args.Definition, args.Minute, args.History), (Definition: definition, Minute: minute, History: _history));
+        if (!_states.TryGetValue((tenant, definition.Name), out var state))
+        {
+            state = _states.GetOrAdd((tenant, definition.Name), new State(tenant, definition, minute, _history) { Order = Interlocked.Increment(ref _order) });
+        }
+
         lock (state)
         {
             state.Definition = definition;
@@ -178,6 +183,7 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
     private void OnMinute()
     {
         var minute = Minute();
+        List<(long Order, FunctionDefinition Definition, TenantId Tenant, int Count, TimeSpan KeepAlive)>? preloads = null;
         foreach (var (key, state) in _states)
         {
             int wanted;
@@ -208,7 +214,17 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
 
             if (wanted > 0)
             {
-                _ = PreloadAsync(definition, state.Tenant, wanted, keepAlive);
+                (preloads ??= []).Add((state.Order, definition, state.Tenant, wanted, keepAlive));
+            }
+        }
+
+        // in the order the pairs were first seen, not the dictionary's (string hashes differ per process): a replay
+        // on virtual time then makes the same pre-loads in the same order every run
+        if (preloads is not null)
+        {
+            foreach (var p in preloads.OrderBy(p => p.Order))
+            {
+                _ = PreloadAsync(p.Definition, p.Tenant, p.Count, p.KeepAlive);
             }
         }
     }
@@ -276,7 +292,7 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
     private void Evict()
     {
         var excess = _states.Count - _options.MaxTrackedFunctions + Math.Max(1, _options.MaxTrackedFunctions / 100);
-        foreach (var (key, _) in _states.OrderBy(p => Volatile.Read(ref p.Value.LastUse)).Take(excess).ToList())
+        foreach (var (key, _) in _states.OrderBy(p => Volatile.Read(ref p.Value.LastUse)).ThenBy(p => p.Value.Order).Take(excess).ToList())
         {
             _states.TryRemove(key, out _);
         }
@@ -297,6 +313,9 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
         public long LastUse = minute;
 
         public int InFlight;
+
+        /// <summary>When the pair was first seen, relative to the others (pre-loads go out in this order).</summary>
+        public long Order { get; init; }
 
         /// <summary>When the last call ended with nothing else in flight (since the policy's origin).</summary>
         public TimeSpan? LastEnd;
