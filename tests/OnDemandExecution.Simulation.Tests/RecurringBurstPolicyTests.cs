@@ -116,6 +116,14 @@ public class RecurringBurstPolicyTests
         }));
         Assert.Contains("Periods must be whole minutes from 2 minutes to 6 hours (was 00:01:30)", error.Message, StringComparison.Ordinal);
         Assert.Contains("Confirmations must be between 1 and 8 (was 0)", error.Message, StringComparison.Ordinal);
+
+        // a period's windows must not reach the current minute (the expected peaks are computed once a minute)
+        var overlap = Assert.Throws<OptionsValidationException>(() => Create(o =>
+        {
+            o.Tolerance = TimeSpan.FromMinutes(2);
+            o.Periods.Add(TimeSpan.FromMinutes(5));
+        }));
+        Assert.Contains("Periods must be longer than twice the tolerance plus one minute (was 00:05:00 with a tolerance of 00:02:00)", overlap.Message, StringComparison.Ordinal);
     }
 
     private static TimeSpan Minutes(double minutes) => TimeSpan.FromMinutes(minutes);

@@ -20,7 +20,7 @@ public sealed class RecurringBurstOptions
     /// </summary>
     public int Confirmations { get; set; } = 2;
 
-    /// <summary>How far (whole minutes) a recurrence may drift from one period to the next. Default 1 minute.</summary>
+    /// <summary>How far (whole minutes) a recurrence may drift from one period to the next; every period must exceed twice this plus one minute. Default 1 minute.</summary>
     public TimeSpan Tolerance { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How long instances loaded ahead of an expected burst wait for it at least (they wait through the burst's whole expected window, its drift either way, when that is longer). Default 2 minutes.</summary>
@@ -28,7 +28,7 @@ public sealed class RecurringBurstOptions
 
     /// <summary>
     /// The longest a function's last instance (the one whose call was the only one in flight) stays loaded: it is kept
-    /// for 1.1 x the 99th percentile of the function's last 16 idle gaps (from the end of one call with nothing else in
+    /// for 1.1 x the largest of the function's last 16 idle gaps (from the end of one call with nothing else in
     /// flight to the next call), at least <see cref="KeepAlive"/> and at most this. This keeps rarely called functions
     /// warm for the price of one idle instance each. Default 24 hours; <see cref="TimeSpan.Zero"/> turns the rule off
     /// (the last instance gets <see cref="KeepAlive"/> like the others).
@@ -72,6 +72,10 @@ internal sealed class RecurringBurstOptionsValidator : IValidateOptions<Recurrin
             if (period < TimeSpan.FromMinutes(2) || period > TimeSpan.FromHours(6) || period.Ticks % TimeSpan.TicksPerMinute != 0)
             {
                 Fail($"Periods must be whole minutes from 2 minutes to 6 hours (was {period}).");
+            }
+            else if (period.TotalMinutes < (2 * Math.Floor(options.Tolerance.TotalMinutes)) + 2)
+            {
+                Fail($"Periods must be longer than twice the tolerance plus one minute (was {period} with a tolerance of {options.Tolerance}).");
             }
         }
 

@@ -33,6 +33,7 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
     private readonly ITimer _timer;
     private readonly ConcurrentDictionary<(TenantId Tenant, string Function), State> _states = new();
     private long _order;
+    private int _tracked;
 
     /// <summary>Creates the policy.</summary>
     /// <param name="pools">The pools it pre-loads into.</param>
@@ -76,7 +77,7 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
         {
             var minute = Minute();
             Roll(state, minute);
-            return Expected(state, minute);
+            return Cached(state, minute).Now;
         }
     }
 
@@ -87,7 +88,12 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
         var minute = Minute();
         if (!_states.TryGetValue((tenant, definition.Name), out var state))
         {
-            state = _states.GetOrAdd((tenant, definition.Name), new State(tenant, definition, minute, _history) { Order = Interlocked.Increment(ref _order) });
+            var created = new State(tenant, definition, minute, _history) { Order = Interlocked.Increment(ref _order) };
+            state = _states.GetOrAdd((tenant, definition.Name), created);
+            if (ReferenceEquals(state, created) && Interlocked.Increment(ref _tracked) > _options.MaxTrackedFunctions)
+            {
+                Evict(); // ConcurrentDictionary.Count takes every lock: this count is the policy's own
+            }
         }
 
         lock (state)
@@ -97,6 +103,7 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
             if (state.InFlight == 0 && state.LastEnd is { } lastEnd)
             {
                 state.Gaps[state.GapCount++ % state.Gaps.Length] = (float)(_time.GetElapsedTime(_origin) - lastEnd).TotalSeconds;
+                state.LastInstanceKeepAlive = null; // recomputed at the next completion that needs it
             }
 
             state.InFlight++;
@@ -105,10 +112,6 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
             peak = Math.Max(peak, state.InFlight);
         }
 
-        if (_states.Count > _options.MaxTrackedFunctions)
-        {
-            Evict();
-        }
     }
 
     /// <inheritdoc />
@@ -131,11 +134,12 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
             if (state.InFlight == 0)
             {
                 state.LastEnd = now;
-                keepAlive = LastInstanceKeepAlive(state);
+                keepAlive = state.LastInstanceKeepAlive ??= LastInstanceKeepAlive(state);
             }
 
             // an instance within the expected size of a burst this minute or the next is kept through it
-            var through = Expected(state, minute + 1) >= level ? minute + 1 : Expected(state, minute) >= level ? minute : -1;
+            var (expectedNow, expectedNext) = Cached(state, minute);
+            var through = expectedNext >= level ? minute + 1 : expectedNow >= level ? minute : -1;
             if (through < 0)
             {
                 return keepAlive;
@@ -146,7 +150,7 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
         }
     }
 
-    /// <summary>The keep-alive of the function's only loaded-and-used instance: 1.1 x the 99th percentile of its recent idle gaps, within bounds. Caller holds the lock.</summary>
+    /// <summary>The keep-alive of the function's only loaded-and-used instance: 1.1 x the largest of its last 16 idle gaps, within bounds. Caller holds the lock.</summary>
     private TimeSpan LastInstanceKeepAlive(State state)
     {
         var max = _options.MaxLastInstanceKeepAlive;
@@ -162,11 +166,14 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
         }
         else
         {
-            var n = Math.Min(state.GapCount, state.Gaps.Length);
-            Span<float> gaps = stackalloc float[n];
-            state.Gaps.AsSpan(0, n).CopyTo(gaps);
-            gaps.Sort();
-            wanted = TimeSpan.FromSeconds(gaps[Math.Min(n - 1, (int)(0.99 * n))] * 1.1);
+            // the largest of the last 16 gaps (their 99th percentile: with 16 samples it is the largest)
+            var largest = 0f;
+            foreach (var gap in state.Gaps.AsSpan(0, Math.Min(state.GapCount, state.Gaps.Length)))
+            {
+                largest = Math.Max(largest, gap);
+            }
+
+            wanted = TimeSpan.FromSeconds(largest * 1.1);
         }
 
         return wanted < _options.KeepAlive ? _options.KeepAlive : wanted > max ? max : wanted;
@@ -194,11 +201,16 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
                 Roll(state, minute);
                 if (state.InFlight == 0 && minute - state.LastUse > _history)
                 {
-                    _states.TryRemove(new KeyValuePair<(TenantId, string), State>(key, state));
+                    if (_states.TryRemove(new KeyValuePair<(TenantId, string), State>(key, state)))
+                    {
+                        Interlocked.Decrement(ref _tracked);
+                    }
+
                     continue;
                 }
 
-                wanted = Math.Max(Expected(state, minute), Expected(state, minute + 1)) - state.InFlight;
+                var (expectedNow, expectedNext) = Cached(state, minute);
+                wanted = Math.Max(expectedNow, expectedNext) - state.InFlight;
                 definition = state.Definition;
 
                 // loaded instances wait through the whole expected window (its drift either way), at least PreloadKeepAlive
@@ -241,6 +253,19 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
         }
     }
 
+    /// <summary>The expected peaks of this minute and the next, computed once a minute: they read only minutes that are over (each period exceeds twice the tolerance plus one). Caller holds the lock.</summary>
+    private (int Now, int Next) Cached(State state, long minute)
+    {
+        if (state.CachedMinute != minute)
+        {
+            state.CachedMinute = minute;
+            state.ExpectedNow = Expected(state, minute);
+            state.ExpectedNext = Expected(state, minute + 1);
+        }
+
+        return (state.ExpectedNow, state.ExpectedNext);
+    }
+
     /// <summary>The expected peak of <paramref name="minute"/>: per period, the smallest of the past periods' peaks around that minute; the largest over periods. Caller holds the lock.</summary>
     private int Expected(State state, long minute)
     {
@@ -258,9 +283,10 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
                 }
 
                 var most = 0;
-                for (var m = center - _tolerance; m <= center + _tolerance; m++)
+                var at = (int)((center - _tolerance) % _history);
+                for (var i = 0; i <= 2 * _tolerance; i++, at = at + 1 == _history ? 0 : at + 1)
                 {
-                    most = Math.Max(most, state.Peaks[m % _history]);
+                    most = Math.Max(most, state.Peaks[at]);
                 }
 
                 least = Math.Min(least, most);
@@ -291,10 +317,13 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
     /// <summary>Forgets the least recently invoked pairs beyond the bound (a hundredth of it at a time, so this runs rarely).</summary>
     private void Evict()
     {
-        var excess = _states.Count - _options.MaxTrackedFunctions + Math.Max(1, _options.MaxTrackedFunctions / 100);
+        var excess = Volatile.Read(ref _tracked) - _options.MaxTrackedFunctions + Math.Max(1, _options.MaxTrackedFunctions / 100);
         foreach (var (key, _) in _states.OrderBy(p => Volatile.Read(ref p.Value.LastUse)).ThenBy(p => p.Value.Order).Take(excess).ToList())
         {
-            _states.TryRemove(key, out _);
+            if (_states.TryRemove(key, out _))
+            {
+                Interlocked.Decrement(ref _tracked);
+            }
         }
     }
 
@@ -324,6 +353,16 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
         public float[] Gaps { get; } = new float[16];
 
         public int GapCount;
+
+        /// <summary>The minute <see cref="ExpectedNow"/> and <see cref="ExpectedNext"/> were computed for (-1: never).</summary>
+        public long CachedMinute = -1;
+
+        public int ExpectedNow;
+
+        public int ExpectedNext;
+
+        /// <summary>The last instance's keep-alive for the gaps as they are (null: to compute).</summary>
+        public TimeSpan? LastInstanceKeepAlive;
 
         /// <summary>Peak concurrency per minute, by minute modulo the ring's length.</summary>
         public int[] Peaks { get; } = new int[history];
