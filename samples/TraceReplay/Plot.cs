@@ -18,8 +18,10 @@ internal static class Plot
     public static void Write(string path, IReadOnlyList<(string Trace, IReadOnlyList<ReplayResult> Results)> series)
     {
         var plot = new ScottPlot.Plot();
-        var palette = new ScottPlot.Palettes.Category10();
         var policies = series.SelectMany(s => s.Results.Select(r => r.Policy)).Distinct(StringComparer.Ordinal).ToList();
+
+        // one colour per policy: ten well-separated ones while they suffice, twenty (pairs of shades) beyond
+        ScottPlot.IPalette palette = policies.Count <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();
         double maxX = 0, maxY = 0;
         for (var t = 0; t < series.Count; t++)
         {
