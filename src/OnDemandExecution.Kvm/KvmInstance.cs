@@ -1,12 +1,10 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using OnDemandExecution.GuestAgent;
 using OnDemandExecution.Kvm.Diagnostics;
 using OnDemandExecution.Kvm.Qemu;
 using OnDemandExecution.Kvm.Qmp;
-using OnDemandExecution.Kvm.Sandbox;
 
 namespace OnDemandExecution.Kvm;
 

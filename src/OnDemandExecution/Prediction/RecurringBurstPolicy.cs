@@ -85,7 +85,8 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
     public void OnInvocation(FunctionDefinition definition, TenantId tenant)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        var minute = Minute();
+        var now = _time.GetElapsedTime(_origin);
+        var minute = Minute(now);
         if (!_states.TryGetValue((tenant, definition.Name), out var state))
         {
             var created = new State(tenant, definition, minute, _history) { Order = Interlocked.Increment(ref _order) };
@@ -102,7 +103,7 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
             Roll(state, minute);
             if (state.InFlight == 0 && state.LastEnd is { } lastEnd)
             {
-                state.Gaps[state.GapCount++ % state.Gaps.Length] = (float)(_time.GetElapsedTime(_origin) - lastEnd).TotalSeconds;
+                state.Gaps[state.GapCount++ % state.Gaps.Length] = (float)(now - lastEnd).TotalSeconds;
                 state.LastInstanceKeepAlive = null; // recomputed at the next completion that needs it
             }
 
@@ -111,7 +112,6 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
             ref var peak = ref state.Peaks[minute % _history];
             peak = Math.Max(peak, state.InFlight);
         }
-
     }
 
     /// <inheritdoc />
@@ -189,7 +189,8 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
     /// <summary>At each minute: loads what the bursts expected this minute and the next need beyond the calls in flight; forgets pairs with no history left.</summary>
     private void OnMinute()
     {
-        var minute = Minute();
+        var now = _time.GetElapsedTime(_origin);
+        var minute = Minute(now);
         List<(long Order, FunctionDefinition Definition, TenantId Tenant, int Count, TimeSpan KeepAlive)>? preloads = null;
         foreach (var (key, state) in _states)
         {
@@ -220,7 +221,7 @@ public sealed class RecurringBurstPolicy : IKeepAlivePolicy, IDisposable
                     last = Expected(state, m) > 0 ? m : last;
                 }
 
-                var untilEnd = TimeSpan.FromMinutes(last + 1) - _time.GetElapsedTime(_origin);
+                var untilEnd = TimeSpan.FromMinutes(last + 1) - now;
                 keepAlive = untilEnd > _options.PreloadKeepAlive ? untilEnd : _options.PreloadKeepAlive;
             }
 
