@@ -16,21 +16,9 @@ public sealed class PreTriggerTests
 
         var correlator = Services(observer).GetRequiredService<IPreTriggerCorrelator>();
         var history = Services(observer).GetRequiredService<IPreTriggerHistoryStore>();
-        for (var window = 1; window <= 3; window++)
-        {
-            await WaitUntilAsync(() => Host(target).Pools.GetSnapshot().Warm == 4, "the warming pool is full");
-            await harness.SyncAsync();
-            await correlator.NotifyPreTriggerAsync("upload", Acme);
-            for (var i = 0; i < 3; i++)
-            {
-                // Followers enter on the observing silo and run elsewhere (invoice keeps nothing warm).
-                var routed = await Executor(observer).InvokeRoutedAsync(Call("invoice", "x", Acme));
-                Assert.NotEqual(observer.Name, routed.Host);
-            }
 
-            var closed = window;
-            await WaitUntilAsync(() => history.GetWindowsAsync("upload", Acme.Value).AsTask().Result.Count == closed, $"window {closed} is stored");
-        }
+        // Followers enter on the observing silo and run elsewhere (invoice keeps nothing warm).
+        await LearnThreeWindowsAsync(harness, observer, target, routed => Assert.NotEqual(observer.Name, routed.Host));
 
         await WaitUntilAsync(() => Idle(target, "invoice", Acme) == 0, "the followers' instances expired (1 ms keep-alive)");
         await WaitUntilAsync(() => Host(target).Pools.GetSnapshot().Warm == 4, "the warming pool is full");
@@ -64,21 +52,7 @@ public sealed class PreTriggerTests
         await Host(target).Pools.PrewarmAsync();
 
         // Learned on the doomed silo only: the survivor's correlator never sees this pre-trigger or its followers.
-        var learner = Services(doomed).GetRequiredService<IPreTriggerCorrelator>();
-        var history = Services(doomed).GetRequiredService<IPreTriggerHistoryStore>();
-        for (var window = 1; window <= 3; window++)
-        {
-            await WaitUntilAsync(() => Host(target).Pools.GetSnapshot().Warm == 4, "the warming pool is full");
-            await harness.SyncAsync();
-            await learner.NotifyPreTriggerAsync("upload", Acme);
-            for (var i = 0; i < 3; i++)
-            {
-                await Executor(doomed).InvokeRoutedAsync(Call("invoice", "x", Acme));
-            }
-
-            var closed = window;
-            await WaitUntilAsync(() => history.GetWindowsAsync("upload", Acme.Value).AsTask().Result.Count == closed, $"window {closed} is stored");
-        }
+        await LearnThreeWindowsAsync(harness, doomed, target);
 
         Assert.True(storage.Records >= 2, "the key's windows and the index are in grain storage");
         await harness.Cluster.KillSiloAsync(doomed);
@@ -95,5 +69,29 @@ public sealed class PreTriggerTests
         var follower = await Executor(survivor).InvokeRoutedAsync(Call("invoice", "y", Acme));
         Assert.Equal(target.Name, follower.Host);
         Assert.Equal(StartKind.Warm, follower.Result.StartKind);
+    }
+
+    /// <summary>
+    /// Three observation windows on <paramref name="learner"/>: each an "upload" pre-trigger followed by three "invoice"
+    /// calls entering there, once the target's warming pool is full; waits until each window is stored.
+    /// </summary>
+    private static async Task LearnThreeWindowsAsync(ClusterHarness harness, global::Orleans.TestingHost.InProcessSiloHandle learner, global::Orleans.TestingHost.InProcessSiloHandle target, Action<RoutedInvocationResult>? eachFollower = null)
+    {
+        var correlator = Services(learner).GetRequiredService<IPreTriggerCorrelator>();
+        var history = Services(learner).GetRequiredService<IPreTriggerHistoryStore>();
+        for (var window = 1; window <= 3; window++)
+        {
+            await WaitUntilAsync(() => Host(target).Pools.GetSnapshot().Warm == 4, "the warming pool is full");
+            await harness.SyncAsync();
+            await correlator.NotifyPreTriggerAsync("upload", Acme);
+            for (var i = 0; i < 3; i++)
+            {
+                var routed = await Executor(learner).InvokeRoutedAsync(Call("invoice", "x", Acme));
+                eachFollower?.Invoke(routed);
+            }
+
+            var closed = window;
+            await WaitUntilAsync(() => history.GetWindowsAsync("upload", Acme.Value).AsTask().Result.Count == closed, $"window {closed} is stored");
+        }
     }
 }
