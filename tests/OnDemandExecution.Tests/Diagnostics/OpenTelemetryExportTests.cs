@@ -97,7 +97,7 @@ public class OpenTelemetryExportTests
         var exported = new List<Activity>();
         using var tracerProvider = Sdk.CreateTracerProviderBuilder()
             .AddSource(OnDemandExecutionDiagnostics.Name)
-            .AddInMemoryExporter(exported)
+            .AddProcessor(new SimpleActivityExportProcessor(new LockedListExporter(exported)))
             .Build();
         await using var host = TestHost.Create(o => o.WarmingPoolSize = 1, b => b.AddFunction(name, TestHost.Noop));
         host.Provider.OnInvoke = (_, request, _) => request.Payload.Length == 4
@@ -180,5 +180,25 @@ public class OpenTelemetryExportTests
         }
 
         return Assert.Single(buckets, b => b.BucketCount > 0).ExplicitBound;
+    }
+
+    /// <summary>
+    /// The in-memory exporter, but adding under the list's lock: spans of the same source end on other threads (other
+    /// tests' hosts, background refills) while the test copies the list, which the SDK's exporter does not guard.
+    /// </summary>
+    private sealed class LockedListExporter(List<Activity> items) : BaseExporter<Activity>
+    {
+        public override ExportResult Export(in Batch<Activity> batch)
+        {
+            lock (items)
+            {
+                foreach (var activity in batch)
+                {
+                    items.Add(activity);
+                }
+            }
+
+            return ExportResult.Success;
+        }
     }
 }
